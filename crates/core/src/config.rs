@@ -1,0 +1,308 @@
+//! Configuration: the file's schema, its validation, and precedence.
+//!
+//! Precedence, lowest first: built-in defaults, `config.toml` in the home
+//! directory, `FLEETROLL_*` environment variables, command-line flags. The
+//! binary merges environment and flags (clap reads both) and hands the result
+//! here as [`Overrides`]; this module decides the rest. Reading the file is the
+//! caller's job, so everything here is pure.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Records kept per key (host, branch, pool) unless configured otherwise.
+pub const DEFAULT_RETENTION: u32 = 10;
+/// How long a SQLite writer waits for another to finish before failing.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+/// The SQLite database file inside the home directory (the MVP's name).
+pub const SQLITE_FILE_NAME: &str = "fleetroll.db";
+/// The configuration file inside the home directory.
+pub const CONFIG_FILE_NAME: &str = "config.toml";
+
+/// `config.toml` as written by an operator. Every key is optional; unknown
+/// keys are errors, so a typo never silently falls back to a default.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub github: GithubSection,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub database_url: Option<Secret>,
+    pub retention: Option<u32>,
+    pub busy_timeout_ms: Option<u64>,
+}
+
+/// The MVP's `[github] api_token`, kept so its users' files still load.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSection {
+    pub api_token: Option<Secret>,
+}
+
+/// A string that is never printed: database URLs carry passwords, tokens are
+/// credentials. `Debug` and `Display` show a placeholder; use [`Secret::expose`].
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A configuration problem, naming the key and, for file errors, the line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", key.as_deref().map_or(String::new(), |k| format!("key `{k}`")), line.map_or(String::new(), |l| format!(" (line {l})")))]
+pub struct ConfigError {
+    pub key: Option<String>,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn for_key(key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError { key: Some(key.to_owned()), line: None, message: message.into() }
+    }
+}
+
+/// Parses and validates the text of `config.toml`.
+pub fn parse_file(text: &str) -> Result<FileConfig, ConfigError> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|err| syntax_error(text, &err))?;
+    let config: FileConfig = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.inner();
+        ConfigError {
+            key: (path != ".").then_some(path),
+            line: inner.span().map(|span| line_of(text, span.start)),
+            message: inner.message().to_owned(),
+        }
+    })?;
+    if let Some(retention) = config.store.retention {
+        validate_retention(retention).map_err(|message| ConfigError::for_key("store.retention", message))?;
+    }
+    if let Some(url) = &config.store.database_url {
+        StoreLocation::parse(url.expose()).map_err(|message| ConfigError::for_key("store.database_url", message))?;
+    }
+    Ok(config)
+}
+
+fn syntax_error(text: &str, err: &toml::de::Error) -> ConfigError {
+    ConfigError {
+        key: None,
+        line: err.span().map(|span| line_of(text, span.start)),
+        message: format!("not valid TOML: {}", err.message()),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+/// Rejects a retention that would delete every record.
+pub fn validate_retention(retention: u32) -> Result<u32, String> {
+    if retention == 0 {
+        Err("must be at least 1 (records kept per host, branch or pool)".to_owned())
+    } else {
+        Ok(retention)
+    }
+}
+
+/// Where the store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An embedded SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server; the URL may carry a password.
+    Postgres(Secret),
+}
+
+impl StoreLocation {
+    /// Reads `sqlite://PATH`, `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<StoreLocation, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(Secret::new(url)));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| format!("unsupported database URL {:?}: use sqlite://PATH or postgres://…", redact_url(url)))?;
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
+        if path.is_empty() {
+            return Err("the sqlite:// URL names no file".to_owned());
+        }
+        Ok(StoreLocation::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The default: `fleetroll.db` in the home directory.
+    pub fn default_in(home: &Path) -> StoreLocation {
+        StoreLocation::Sqlite(home.join(SQLITE_FILE_NAME))
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            StoreLocation::Postgres(url) => f.write_str(&redact_url(url.expose())),
+        }
+    }
+}
+
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// What flags and environment variables say; `None` means "not given".
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub retention: Option<u32>,
+}
+
+/// The configuration in force after precedence is applied.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub home: PathBuf,
+    pub store: StoreLocation,
+    pub retention: u32,
+    pub busy_timeout: Duration,
+    pub github_token: Option<Secret>,
+}
+
+impl Settings {
+    /// Applies precedence: overrides, then the file, then defaults.
+    pub fn resolve(home: PathBuf, file: FileConfig, overrides: Overrides) -> Result<Settings, ConfigError> {
+        let store = match overrides.database_url {
+            Some(url) => StoreLocation::parse(&url).map_err(|message| ConfigError::for_key("database_url", message))?,
+            None => match &file.store.database_url {
+                Some(url) => StoreLocation::parse(url.expose()).map_err(|message| ConfigError::for_key("store.database_url", message))?,
+                None => StoreLocation::default_in(&home),
+            },
+        };
+        let retention = overrides.retention.or(file.store.retention).unwrap_or(DEFAULT_RETENTION);
+        validate_retention(retention).map_err(|message| ConfigError::for_key("retention", message))?;
+        Ok(Settings {
+            home,
+            store,
+            retention,
+            busy_timeout: Duration::from_millis(file.store.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS)),
+            github_token: file.github.api_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let settings = Settings::resolve("/h".into(), parse_file("").unwrap(), Overrides::default()).unwrap();
+        assert_eq!(settings.store, StoreLocation::Sqlite("/h/fleetroll.db".into()));
+        assert_eq!(settings.retention, 10);
+        assert_eq!(settings.busy_timeout, Duration::from_secs(5));
+        assert!(settings.github_token.is_none());
+    }
+
+    #[test]
+    fn precedence_override_then_file_then_default() {
+        let file = parse_file("[store]\ndatabase_url = \"sqlite:///file.db\"\nretention = 4\n").unwrap();
+        let cases = [
+            (Overrides::default(), "sqlite:///file.db", 4),
+            (Overrides { database_url: Some("sqlite:///flag.db".into()), retention: None }, "sqlite:///flag.db", 4),
+            (Overrides { database_url: None, retention: Some(7) }, "sqlite:///file.db", 7),
+        ];
+        for (overrides, url, retention) in cases {
+            let settings = Settings::resolve("/h".into(), file.clone(), overrides).unwrap();
+            assert_eq!(settings.store.to_string(), url);
+            assert_eq!(settings.retention, retention);
+        }
+    }
+
+    #[test]
+    fn mvp_github_section_still_loads() {
+        let file = parse_file("[github]\napi_token = \"ghp_x\"\n").unwrap();
+        assert_eq!(file.github.api_token.unwrap().expose(), "ghp_x");
+    }
+
+    #[test]
+    fn bad_files_name_key_and_line() {
+        let cases = [
+            ("[store]\nretention = \"ten\"\n", Some("store.retention"), Some(2), "invalid type"),
+            ("[store]\nretension = 3\n", Some("store.retension"), Some(2), "unknown field `retension`"),
+            ("[store]\nretention = 0\n", Some("store.retention"), None, "at least 1"),
+            ("[store]\ndatabase_url = \"mysql://x\"\n", Some("store.database_url"), None, "unsupported database URL"),
+            ("[store\n", None, Some(1), "not valid TOML"),
+            ("colour = 1\n", Some("colour"), Some(1), "unknown field `colour`"),
+        ];
+        for (text, key, line, message) in cases {
+            let err = parse_file(text).unwrap_err();
+            assert_eq!(err.key.as_deref(), key, "{text:?}: {err}");
+            assert_eq!(err.line, line, "{text:?}: {err}");
+            assert!(err.message.contains(message), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn store_locations() {
+        let cases = [
+            ("sqlite:///var/lib/f.db", Ok(StoreLocation::Sqlite("/var/lib/f.db".into()))),
+            ("sqlite:rel.db?mode=rwc", Ok(StoreLocation::Sqlite("rel.db".into()))),
+            ("postgres://u@h/db", Ok(StoreLocation::Postgres(Secret::new("postgres://u@h/db")))),
+            ("postgresql://u@h/db", Ok(StoreLocation::Postgres(Secret::new("postgresql://u@h/db")))),
+            ("sqlite://", Err("names no file")),
+            ("/plain/path.db", Err("unsupported")),
+        ];
+        for (url, expected) in cases {
+            match (StoreLocation::parse(url), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{url}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{url}: {got}"),
+                (got, want) => panic!("{url}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn passwords_never_print() {
+        let location = StoreLocation::parse("postgres://fleet:hunter2@db.example:5432/fleet").unwrap();
+        assert_eq!(location.to_string(), "postgres://fleet:***@db.example:5432/fleet");
+        assert!(!format!("{location:?}").contains("hunter2"));
+        assert_eq!(format!("{:?}", Secret::new("tok")), "Secret(***)");
+        assert_eq!(redact_url("postgres://only-user@h/db"), "postgres://only-user@h/db");
+    }
+}

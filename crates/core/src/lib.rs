@@ -1,0 +1,10 @@
+//! Domain types and pure decisions of fleetroll.
+//!
+//! This crate does no I/O: no files, no network, no database, no clock reads.
+//! Callers pass the current time and the bytes they read; everything here is
+//! deterministic and tested with table-driven cases.
+
+pub mod audit;
+pub mod config;
+pub mod records;
+pub mod time;

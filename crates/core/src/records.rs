@@ -1,0 +1,64 @@
+//! The records fleetroll keeps about hosts, workers and repositories.
+//!
+//! Each record is one observation at one time of one key (a host, a branch, a
+//! pool). The store keeps the newest few per key; see `fleetroll-store`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::time::Timestamp;
+
+/// What one audit of one host saw.
+///
+/// `ok` is false when the audit ran but failed (authentication, timeout,
+/// remote error); the store always keeps the newest `ok` record of a host so
+/// that the last known good state survives a run of failures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostObservation {
+    pub host: String,
+    pub ts: Timestamp,
+    pub ok: bool,
+    /// What the audit observed; its fields are decided by the audit parser.
+    #[serde(default)]
+    pub observed: Value,
+}
+
+/// One Taskcluster worker as seen by one `gather-tc` run (reference §7.2.7).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcWorker {
+    pub host: String,
+    pub ts: Timestamp,
+    pub worker_id: String,
+    pub provisioner: String,
+    pub worker_type: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub last_date_active: Option<Timestamp>,
+    #[serde(default)]
+    pub task_started: Option<Timestamp>,
+    #[serde(default)]
+    pub task_resolved: Option<Timestamp>,
+    #[serde(default)]
+    pub task_state: Option<String>,
+    #[serde(default)]
+    pub quarantine_until: Option<Timestamp>,
+}
+
+/// The head of one branch of one GitHub repository at one time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchRef {
+    pub owner: String,
+    pub repo: String,
+    pub branch: String,
+    pub ts: Timestamp,
+    pub sha: String,
+}
+
+/// The image hash a Windows worker pool is expected to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowsPool {
+    pub pool_name: String,
+    pub ts: Timestamp,
+    pub hash: String,
+}

@@ -1,0 +1,187 @@
+//! The Store: fleetroll's system of record, one async API over two backends.
+//!
+//! SQLite (the default, one file under the home directory) serves one operator;
+//! PostgreSQL serves a team, the server and its replicas. Both run the same
+//! queries through sqlx's `Any` driver; the backends differ only in their
+//! migrations and in the few [`Dialect`] spellings below, so one conformance
+//! suite (`tests/conformance.rs`) holds them to the same behaviour.
+//!
+//! Invariants kept here:
+//! - A batch of records is written in one transaction, pruning included:
+//!   after a crash a batch is either all there or not at all.
+//! - Retention keeps the newest `retention` records per key and, for host
+//!   observations, the newest good one.
+//! - The audit trail is append-only and never pruned; appends serialise on the
+//!   `audit_head` row so the hash chain never forks.
+
+mod audit;
+mod error;
+mod keyed;
+mod maintain;
+mod record;
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use fleetroll_core::config::StoreLocation;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use error::StoreError;
+pub use keyed::LatestObservation;
+pub use maintain::{MaintainReport, MaintainStep};
+pub use record::{Record, TABLES, Table};
+
+/// Options for [`Store::open`].
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Records kept per key.
+    pub retention: u32,
+    /// How long a SQLite writer waits for a lock before failing.
+    pub busy_timeout: Duration,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            retention: fleetroll_core::config::DEFAULT_RETENTION,
+            busy_timeout: Duration::from_millis(fleetroll_core::config::DEFAULT_BUSY_TIMEOUT_MS),
+            max_connections: 4,
+        }
+    }
+}
+
+/// Which backend a store runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite { path: PathBuf },
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        match self {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres => Dialect::Postgres,
+        }
+    }
+}
+
+/// The spellings that differ between the backends' SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// A bound JSON text parameter, as the `data` column takes it.
+    fn json_param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("${n}"),
+            Dialect::Postgres => format!("${n}::jsonb"),
+        }
+    }
+
+    /// The `data` column read back as text (the `Any` driver knows no JSONB).
+    fn json_column(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "data",
+            Dialect::Postgres => "data::text",
+        }
+    }
+}
+
+/// An open store with its migrations applied.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    retention: u32,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens (creating if needed) the store at `location` and applies pending
+    /// migrations.
+    pub async fn open(location: &StoreLocation, options: &StoreOptions) -> Result<Store, StoreError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        let open_error = |source| StoreError::Open { location: location.to_string(), source };
+        let (url, backend) = match location {
+            StoreLocation::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|err| open_error(sqlx::Error::Io(err)))?;
+                }
+                (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite { path: path.clone() })
+            }
+            StoreLocation::Postgres(url) => (url.expose().to_owned(), Backend::Postgres),
+        };
+        let connect_options: AnyConnectOptions = url.parse().map_err(open_error)?;
+        let pool = pool_options(&backend, options).connect_with(connect_options).await.map_err(open_error)?;
+        if let Backend::Sqlite { .. } = backend {
+            // WAL lets readers (the monitor) run beside a writer; the mode is
+            // stored in the file, so setting it once here is enough.
+            pool.execute("PRAGMA journal_mode = WAL").await.map_err(open_error)?;
+        }
+        let migrator = match backend {
+            Backend::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(|source| StoreError::Migrate { location: location.to_string(), source })?;
+        Ok(Store { pool, backend, retention: options.retention })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn retention(&self) -> u32 {
+        self.retention
+    }
+
+    /// The newest migration applied, as its version number.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Closes every connection, waiting for work in flight.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+}
+
+fn pool_options(backend: &Backend, options: &StoreOptions) -> AnyPoolOptions {
+    let pool = AnyPoolOptions::new().max_connections(options.max_connections);
+    let Backend::Sqlite { .. } = backend else { return pool };
+    let busy_timeout_ms = options.busy_timeout.as_millis();
+    pool.after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            // synchronous=NORMAL is durable across a process crash in WAL mode;
+            // only a power loss can drop the last commits, never corrupt them.
+            conn.execute(format!("PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA synchronous = NORMAL").as_str())
+                .await?;
+            Ok(())
+        })
+    })
+}

@@ -1,0 +1,83 @@
+//! Compaction: give back the space that retention freed.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{Backend, Store, StoreError};
+
+/// One step of maintenance and what it did (or would do, in a dry run).
+#[derive(Clone, Debug, Serialize)]
+pub struct MaintainStep {
+    pub name: &'static str,
+    pub detail: String,
+}
+
+/// What `maintain` found and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct MaintainReport {
+    pub backend: &'static str,
+    pub dry_run: bool,
+    /// Bytes on disk before: the database file plus its WAL (SQLite), or the
+    /// database's size (PostgreSQL).
+    pub bytes_before: u64,
+    /// Bytes on disk after; `None` in a dry run.
+    pub bytes_after: Option<u64>,
+    pub steps: Vec<MaintainStep>,
+}
+
+impl Store {
+    /// SQLite: checkpoint the WAL into the database and truncate it, then
+    /// VACUUM. PostgreSQL: VACUUM ANALYZE. With `dry_run`, only measures and
+    /// lists the steps.
+    pub async fn maintain(&self, dry_run: bool) -> Result<MaintainReport, StoreError> {
+        let bytes_before = self.bytes_on_disk().await?;
+        let planned: &[&'static str] = match self.backend {
+            Backend::Sqlite { .. } => &["wal_checkpoint(TRUNCATE)", "VACUUM"],
+            Backend::Postgres => &["VACUUM ANALYZE"],
+        };
+        let mut steps = Vec::with_capacity(planned.len());
+        for &name in planned {
+            let detail = if dry_run { "would run".to_owned() } else { self.run_step(name).await? };
+            steps.push(MaintainStep { name, detail });
+        }
+        let bytes_after = if dry_run { None } else { Some(self.bytes_on_disk().await?) };
+        Ok(MaintainReport { backend: self.backend.name(), dry_run, bytes_before, bytes_after, steps })
+    }
+
+    async fn run_step(&self, name: &str) -> Result<String, StoreError> {
+        if name == "wal_checkpoint(TRUNCATE)" {
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
+            let busy: i64 = row.try_get(0)?;
+            let pages: i64 = row.try_get(2)?;
+            return Ok(if busy == 0 {
+                format!("{pages} page(s) checkpointed, WAL truncated")
+            } else {
+                format!("{pages} page(s) checkpointed; readers kept the WAL from being truncated")
+            });
+        }
+        sqlx::raw_sql(name).execute(&self.pool).await?;
+        Ok("done".to_owned())
+    }
+
+    async fn bytes_on_disk(&self) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite { path } => Ok(sqlite_files_size(path)),
+            Backend::Postgres => {
+                let row = sqlx::query("SELECT pg_database_size(current_database())::BIGINT AS size").fetch_one(&self.pool).await?;
+                let size: i64 = row.try_get("size")?;
+                Ok(u64::try_from(size).unwrap_or(0))
+            }
+        }
+    }
+}
+
+fn sqlite_files_size(path: &Path) -> u64 {
+    let size_of = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::fs::metadata(name).map_or(0, |meta| meta.len())
+    };
+    size_of("") + size_of("-wal")
+}
