@@ -1,1 +1,56 @@
-fn main() {}
+//! `fleetroll`: the one program for running a fleet of CI hardware hosts.
+//!
+//! This file only parses the command line, sets up logging and the runtime,
+//! and turns the outcome into an exit code; each subcommand lives in
+//! `commands/`.
+//!
+//! Exit codes: 0 success; 1 the command ran but found or caused failures
+//! (a broken audit chain, lines that could not be imported); 2 usage or fatal
+//! error; 130 interrupted.
+
+mod cli;
+mod commands;
+mod output;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => return fatal(&anyhow::Error::new(err).context("cannot start the async runtime")),
+    };
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = commands::run(cli) => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    match outcome {
+        Some(Ok(code)) => code,
+        Some(Err(err)) => fatal(&err),
+        None => {
+            eprintln!("ERROR: Interrupted");
+            ExitCode::from(130)
+        }
+    }
+}
+
+/// One clear line (with its causes), never a backtrace.
+fn fatal(err: &anyhow::Error) -> ExitCode {
+    eprintln!("ERROR: {err:#}");
+    ExitCode::from(2)
+}
+
+fn init_logging(debug: bool) {
+    let default = if debug { "debug" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETROLL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -76,6 +76,56 @@ impl AuditRecord {
     }
 }
 
+impl AuditEntry {
+    /// Reads one line of an MVP `audit.jsonl` (or of our own export): `action`
+    /// and `ts` are required; `host` or `hosts` name the hosts; `parameters`
+    /// is kept as is; every other field (`ok`, `ssh_rc`, `stderr`, `observed`,
+    /// `error`, …) becomes the result. The chain fields of an export are
+    /// dropped, since the importing trail links the entry anew.
+    pub fn from_mvp_json(line: &str) -> Result<AuditEntry, String> {
+        let mut fields = match serde_json::from_str(line) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => return Err("not a JSON object".to_owned()),
+            Err(err) => return Err(format!("not JSON: {err}")),
+        };
+        let mut take_string = |key: &str| match fields.remove(key) {
+            Some(Value::String(text)) => Ok(Some(text)),
+            None | Some(Value::Null) => Ok(None),
+            Some(other) => Err(format!("`{key}` must be a string, not {other}")),
+        };
+        let action = take_string("action")?.ok_or("`action` is missing")?;
+        let actor = take_string("actor")?.unwrap_or_else(|| "unknown".to_owned());
+        let ts_text = take_string("ts")?.ok_or("`ts` is missing")?;
+        let ts = chrono::DateTime::parse_from_rfc3339(&ts_text)
+            .map_err(|err| format!("`ts` {ts_text:?} is not an RFC 3339 time: {err}"))?
+            .with_timezone(&chrono::Utc);
+        let host = take_string("host")?;
+        let hosts = match (fields.remove("hosts"), host) {
+            (Some(Value::Array(items)), _) => items
+                .into_iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("`hosts` must be a list of names")?,
+            (Some(other), _) if !other.is_null() => return Err("`hosts` must be a list of names".to_owned()),
+            (_, Some(host)) => vec![host],
+            (_, None) => Vec::new(),
+        };
+        let parameters = fields.remove("parameters").unwrap_or_else(|| Value::Object(Map::new()));
+        for chain_field in ["seq", "prev_hash", "hash"] {
+            fields.remove(chain_field);
+        }
+        let result = match fields.remove("result") {
+            Some(result) if fields.is_empty() => result,
+            Some(result) => {
+                fields.insert("result".to_owned(), result);
+                Value::Object(fields)
+            }
+            None => Value::Object(fields),
+        };
+        Ok(AuditEntry { ts: time::truncate_to_micros(ts), actor, action, hosts, parameters, result })
+    }
+}
+
 /// The hash of a record: SHA-256 over the canonical JSON of its content.
 pub fn record_hash(seq: i64, prev_hash: &str, entry: &AuditEntry) -> String {
     let content = serde_json::json!({
@@ -291,6 +341,44 @@ mod tests {
         assert_eq!(line["parameters"]["reason"], "canary");
         assert_eq!(line["ts"], "2024-01-25T12:34:57+00:00");
         assert_eq!(line["hash"], rec.hash.as_str());
+    }
+
+    #[test]
+    fn mvp_lines_import() {
+        let line = r#"{"action":"host.set_override","actor":"alice","host":"h1.example","ok":true,"ssh_rc":0,"stderr":"","ts":"2026-01-21T21:52:57+00:00","observed":{"content_changed":true,"backup_path":null},"parameters":{"sha256":"ab","reason":"canary"}}"#;
+        let entry = AuditEntry::from_mvp_json(line).unwrap();
+        assert_eq!(entry.action, "host.set_override");
+        assert_eq!(entry.actor, "alice");
+        assert_eq!(entry.hosts, ["h1.example"]);
+        assert_eq!(time::to_mvp(entry.ts), "2026-01-21T21:52:57+00:00");
+        assert_eq!(entry.parameters, json!({"sha256": "ab", "reason": "canary"}));
+        assert_eq!(entry.result, json!({"ok": true, "ssh_rc": 0, "stderr": "", "observed": {"content_changed": true, "backup_path": null}}));
+    }
+
+    #[test]
+    fn export_then_import_gives_the_same_entry() {
+        let record = chain(1).remove(0);
+        let line = record.to_mvp_json().to_string();
+        let mut expected = record.entry;
+        expected.ts = time::truncate_to_micros(expected.ts);
+        assert_eq!(AuditEntry::from_mvp_json(&line), Ok(expected));
+    }
+
+    #[test]
+    fn bad_mvp_lines_say_why() {
+        let cases = [
+            ("", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (r#"{"ts":"2026-01-21T21:52:57+00:00"}"#, "`action` is missing"),
+            (r#"{"action":"a"}"#, "`ts` is missing"),
+            (r#"{"action":"a","ts":"yesterday"}"#, "not an RFC 3339 time"),
+            (r#"{"action":1,"ts":"2026-01-21T21:52:57+00:00"}"#, "`action` must be a string"),
+            (r#"{"action":"a","ts":"2026-01-21T21:52:57Z","hosts":"h"}"#, "`hosts` must be a list"),
+        ];
+        for (line, message) in cases {
+            let err = AuditEntry::from_mvp_json(line).unwrap_err();
+            assert!(err.contains(message), "{line}: {err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Callers pass the current time and the bytes they read; everything here is
 //! deterministic and tested with table-driven cases.
 
+pub mod actor;
 pub mod audit;
 pub mod config;
 pub mod records;

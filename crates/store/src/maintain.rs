@@ -28,13 +28,15 @@ pub struct MaintainReport {
 }
 
 impl Store {
-    /// SQLite: checkpoint the WAL into the database and truncate it, then
-    /// VACUUM. PostgreSQL: VACUUM ANALYZE. With `dry_run`, only measures and
+    /// SQLite: VACUUM, then checkpoint the WAL into the database file and
+    /// truncate it (in WAL mode VACUUM writes the rebuilt database into the
+    /// WAL, so the checkpoint must come after it to give the space back).
+    /// PostgreSQL: VACUUM ANALYZE. With `dry_run`, only measures and
     /// lists the steps.
     pub async fn maintain(&self, dry_run: bool) -> Result<MaintainReport, StoreError> {
         let bytes_before = self.bytes_on_disk().await?;
         let planned: &[&'static str] = match self.backend {
-            Backend::Sqlite { .. } => &["wal_checkpoint(TRUNCATE)", "VACUUM"],
+            Backend::Sqlite { .. } => &["VACUUM", "wal_checkpoint(TRUNCATE)"],
             Backend::Postgres => &["VACUUM ANALYZE"],
         };
         let mut steps = Vec::with_capacity(planned.len());
@@ -50,11 +52,10 @@ impl Store {
         if name == "wal_checkpoint(TRUNCATE)" {
             let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
             let busy: i64 = row.try_get(0)?;
-            let pages: i64 = row.try_get(2)?;
             return Ok(if busy == 0 {
-                format!("{pages} page(s) checkpointed, WAL truncated")
+                "WAL written into the database file and truncated".to_owned()
             } else {
-                format!("{pages} page(s) checkpointed; readers kept the WAL from being truncated")
+                "WAL written back as far as open readers allow; run again when they are done".to_owned()
             });
         }
         sqlx::raw_sql(name).execute(&self.pool).await?;

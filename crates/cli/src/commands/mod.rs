@@ -1,0 +1,33 @@
+//! One module per subcommand; each takes its arguments and the settings.
+
+mod audit_log;
+mod config;
+mod maintain;
+mod status;
+
+use std::process::ExitCode;
+
+use crate::cli::{AuditLogCommand, Cli, Command, ConfigCommand};
+use crate::settings;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Config(ConfigCommand::Default) = cli.command {
+        print!("{}", settings::EXAMPLE_CONFIG);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = settings::load(&cli.global)?;
+    match cli.command {
+        Command::Status(args) => status::run(&settings, &args).await,
+        Command::Maintain(args) => maintain::run(&settings, &args).await,
+        Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
+        Command::AuditLog(AuditLogCommand::Export(args)) => audit_log::export(&settings, &args).await,
+        Command::AuditLog(AuditLogCommand::Import(args)) => audit_log::import(&settings, &args).await,
+        Command::Config(ConfigCommand::Show(args)) => config::show(&settings, &args),
+        Command::Config(ConfigCommand::Default) => unreachable!("handled before loading settings"),
+    }
+}
+
+/// The actor recorded in the audit trail for changes made by this process.
+fn actor() -> String {
+    fleetroll_core::actor::infer(|name| std::env::var(name).ok())
+}
