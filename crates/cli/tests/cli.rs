@@ -1,0 +1,131 @@
+//! The `fleetroll` binary as an operator runs it: configuration precedence,
+//! error messages, exit codes, and the audit trail's export and import.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs the binary with a clean environment apart from `FLEETROLL_HOME`.
+fn fleetroll(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleetroll"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("FLEETROLL_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("FLEETROLL_HOME", home).env("FLEETROLL_ACTOR", "tester").args(args).envs(env.iter().copied());
+    command.output().expect("run fleetroll")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn settings_follow_precedence_defaults_file_env_flag() {
+    let home = tempfile::tempdir().unwrap();
+    let show = |args: &[&str], env: &[(&str, &str)]| {
+        let mut full = vec!["config", "show", "--json"];
+        full.extend_from_slice(args);
+        json_of(&fleetroll(home.path(), &full, env))
+    };
+    assert_eq!(show(&[], &[])["retention"], 10);
+    std::fs::write(home.path().join("config.toml"), "[store]\nretention = 4\n").unwrap();
+    assert_eq!(show(&[], &[])["retention"], 4);
+    assert_eq!(show(&[], &[("FLEETROLL_RETENTION", "6")])["retention"], 6);
+    assert_eq!(show(&["--retention", "7"], &[("FLEETROLL_RETENTION", "6")])["retention"], 7);
+    let url = show(&[], &[("FLEETROLL_DATABASE_URL", "postgres://fleet:hunter2@db.example/fleet")])["database_url"].clone();
+    assert_eq!(url, "postgres://fleet:***@db.example/fleet");
+}
+
+#[test]
+fn bad_config_names_file_key_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config.toml");
+    std::fs::write(&config, "[store]\nretention = \"ten\"\n").unwrap();
+    let output = fleetroll(home.path(), &["status"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.starts_with("ERROR: "), "{message}");
+    for part in [config.display().to_string().as_str(), "store.retention", "line 2", "expected u32"] {
+        assert!(message.contains(part), "{part:?} missing from {message}");
+    }
+    assert!(!message.contains("panicked"), "{message}");
+}
+
+#[test]
+fn bad_flags_exit_two() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 3] =
+        [&["--retention", "0", "status"], &["--database-url", "mysql://db/x", "status"], &["no-such-command"]];
+    for args in cases {
+        let output = fleetroll(home.path(), args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
+fn maintain_is_a_dry_run_until_confirmed() {
+    let home = tempfile::tempdir().unwrap();
+    let dry = json_of(&fleetroll(home.path(), &["maintain", "--json"], &[]));
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(json_of(&fleetroll(home.path(), &["status", "--json"], &[]))["audit_records"], 0);
+    let done = json_of(&fleetroll(home.path(), &["maintain", "--confirm", "--json"], &[]));
+    assert_eq!(done["dry_run"], false);
+    assert!(done["bytes_after"].as_u64().unwrap() > 0);
+    let exported = fleetroll(home.path(), &["audit-log", "export"], &[]);
+    let line: Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(line["action"], "store.maintain");
+    assert_eq!(line["actor"], "tester");
+}
+
+const MVP_AUDIT: &str = r#"{"action": "host.set_override", "actor": "alice", "host": "t-linux64-ms-001.test.releng.mdc1.mozilla.com", "observed": {"backup_path": null, "content_changed": true}, "ok": true, "parameters": {"backup": true, "reason": "canary", "sha256": "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"}, "ssh_rc": 0, "stderr": "", "ts": "2026-01-21T21:52:57+00:00"}
+
+this line is damaged
+{"action": "host.run_puppet", "actor": "bob", "host": "t-linux64-ms-002.test.releng.mdc1.mozilla.com", "observed": {"changes_applied": false, "duration_s": 93, "puppet_exit": 0}, "ok": true, "parameters": {"reason": null}, "ts": "2026-01-22T08:00:00+00:00"}
+"#;
+
+#[test]
+fn mvp_audit_log_imports_exports_and_verifies() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("audit.jsonl");
+    std::fs::write(&file, MVP_AUDIT).unwrap();
+    let file_arg = file.to_str().unwrap();
+
+    let dry = fleetroll(home.path(), &["audit-log", "import", file_arg], &[]);
+    assert_eq!(dry.status.code(), Some(1), "a bad line makes the exit code 1");
+    assert!(stderr(&dry).contains("audit.jsonl:3: skipped: not JSON"), "{}", stderr(&dry));
+    assert_eq!(json_of(&fleetroll(home.path(), &["status", "--json"], &[]))["audit_records"], 0);
+
+    let done = fleetroll(home.path(), &["audit-log", "import", "--confirm", file_arg], &[]);
+    assert_eq!(done.status.code(), Some(1));
+    let verified = json_of(&fleetroll(home.path(), &["audit-log", "verify", "--json"], &[]));
+    assert_eq!(verified["records"], 2);
+
+    let export = home.path().join("export.jsonl");
+    let exported = fleetroll(home.path(), &["audit-log", "export", "-o", export.to_str().unwrap()], &[]);
+    assert!(exported.status.success() && exported.stdout.is_empty(), "{}", stderr(&exported));
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&export).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["action"], "host.set_override");
+    assert_eq!(lines[0]["host"], "t-linux64-ms-001.test.releng.mdc1.mozilla.com");
+    assert_eq!(lines[0]["ts"], "2026-01-21T21:52:57+00:00");
+    assert_eq!(lines[0]["ssh_rc"], 0);
+    assert_eq!(lines[1]["observed"]["duration_s"], 93);
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    assert_eq!(lines[1]["hash"], verified["head_hash"]);
+
+    // The export imports into another store and chains to the same hashes.
+    let other = tempfile::tempdir().unwrap();
+    let again = fleetroll(other.path(), &["audit-log", "import", "--confirm", export.to_str().unwrap()], &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let reverified = json_of(&fleetroll(other.path(), &["audit-log", "verify", "--json"], &[]));
+    assert_eq!(reverified["head_hash"], verified["head_hash"]);
+}
