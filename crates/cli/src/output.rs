@@ -30,7 +30,9 @@ mod tests {
 
     #[test]
     fn sizes() {
-        for (bytes, text) in [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1_468_006, "1.4 MiB"), (5 << 30, "5.0 GiB")] {
+        for (bytes, text) in
+            [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1_468_006, "1.4 MiB"), (5 << 30, "5.0 GiB")]
+        {
             assert_eq!(human_bytes(bytes), text);
         }
     }

@@ -39,6 +39,7 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
 
 /// Opens the store the settings name, applying migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let options = StoreOptions { retention: settings.retention, busy_timeout: settings.busy_timeout, ..StoreOptions::default() };
+    let options =
+        StoreOptions { retention: settings.retention, busy_timeout: settings.busy_timeout, ..StoreOptions::default() };
     Ok(Store::open(&settings.store, &options).await?)
 }

@@ -40,7 +40,8 @@ fn settings_follow_precedence_defaults_file_env_flag() {
     assert_eq!(show(&[], &[])["retention"], 4);
     assert_eq!(show(&[], &[("FLEETROLL_RETENTION", "6")])["retention"], 6);
     assert_eq!(show(&["--retention", "7"], &[("FLEETROLL_RETENTION", "6")])["retention"], 7);
-    let url = show(&[], &[("FLEETROLL_DATABASE_URL", "postgres://fleet:hunter2@db.example/fleet")])["database_url"].clone();
+    let url =
+        show(&[], &[("FLEETROLL_DATABASE_URL", "postgres://fleet:hunter2@db.example/fleet")])["database_url"].clone();
     assert_eq!(url, "postgres://fleet:***@db.example/fleet");
 }
 

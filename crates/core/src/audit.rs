@@ -292,7 +292,11 @@ mod tests {
     fn tampering_is_named_at_the_first_broken_record() {
         type Tamper = fn(&mut Vec<AuditRecord>);
         let cases: [(&str, Tamper, ChainBreak); 5] = [
-            ("edited parameters", |r| r[2].entry.parameters = json!({"reason": "other"}), ChainBreak::Altered { seq: 3 }),
+            (
+                "edited parameters",
+                |r| r[2].entry.parameters = json!({"reason": "other"}),
+                ChainBreak::Altered { seq: 3 },
+            ),
             ("edited actor", |r| r[0].entry.actor = "mallory".into(), ChainBreak::Altered { seq: 1 }),
             ("removed record", |r| drop(r.remove(1)), ChainBreak::Gap { expected_prev: 1, found: 3 }),
             ("swapped records", |r| r.swap(1, 2), ChainBreak::Gap { expected_prev: 1, found: 3 }),
@@ -352,7 +356,10 @@ mod tests {
         assert_eq!(entry.hosts, ["h1.example"]);
         assert_eq!(time::to_mvp(entry.ts), "2026-01-21T21:52:57+00:00");
         assert_eq!(entry.parameters, json!({"sha256": "ab", "reason": "canary"}));
-        assert_eq!(entry.result, json!({"ok": true, "ssh_rc": 0, "stderr": "", "observed": {"content_changed": true, "backup_path": null}}));
+        assert_eq!(
+            entry.result,
+            json!({"ok": true, "ssh_rc": 0, "stderr": "", "observed": {"content_changed": true, "backup_path": null}})
+        );
     }
 
     #[test]

@@ -141,10 +141,9 @@ impl StoreLocation {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(StoreLocation::Postgres(Secret::new(url)));
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| format!("unsupported database URL {:?}: use sqlite://PATH or postgres://…", redact_url(url)))?;
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(|| {
+            format!("unsupported database URL {:?}: use sqlite://PATH or postgres://…", redact_url(url))
+        })?;
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         if path.is_empty() {
             return Err("the sqlite:// URL names no file".to_owned());
@@ -210,7 +209,8 @@ impl Settings {
         let store = match overrides.database_url {
             Some(url) => StoreLocation::parse(&url).map_err(|message| ConfigError::for_key("database_url", message))?,
             None => match &file.store.database_url {
-                Some(url) => StoreLocation::parse(url.expose()).map_err(|message| ConfigError::for_key("store.database_url", message))?,
+                Some(url) => StoreLocation::parse(url.expose())
+                    .map_err(|message| ConfigError::for_key("store.database_url", message))?,
                 None => StoreLocation::default_in(&home),
             },
         };

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Store, StoreError};
+use crate::{Dialect, Store, StoreError};
 
 /// Records read per query while verifying or exporting.
 pub const AUDIT_PAGE: i64 = 1_000;
@@ -39,7 +39,7 @@ impl Store {
             records.push(record);
         }
         for chunk in records.chunks(RECORDS_PER_STATEMENT) {
-            insert_records(&mut tx, chunk).await?;
+            insert_records(&mut tx, self.dialect(), chunk).await?;
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev_hash).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -89,11 +89,15 @@ impl Store {
     }
 }
 
-async fn insert_records(tx: &mut sqlx::Transaction<'_, sqlx::Any>, records: &[AuditRecord]) -> Result<(), StoreError> {
+async fn insert_records(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: Dialect,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
     const COLUMNS: usize = 9;
     let values: Vec<String> = (0..records.len())
         .map(|r| {
-            let params: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", r * COLUMNS + c)).collect();
+            let params: Vec<String> = (1..=COLUMNS).map(|c| dialect.param(r * COLUMNS + c)).collect();
             format!("({})", params.join(", "))
         })
         .collect();

@@ -3,6 +3,7 @@
 //! The SQL is built from a [`Table`] description, so the four tables share one
 //! code path; statements are standard SQL that SQLite and PostgreSQL both run.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use fleetroll_core::records::HostObservation;
@@ -12,8 +13,8 @@ use sqlx::{Any, Row, Transaction};
 use crate::record::{Record, Table};
 use crate::{Dialect, Store, StoreError};
 
-/// Rows per INSERT statement, and keys per prune statement. Both backends
-/// allow far more bound parameters; larger statements gain nothing measurable.
+/// Rows per INSERT statement. Both backends allow far more bound parameters;
+/// larger statements gain nothing measurable.
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// A host's newest observation, and its newest good one when that is older.
@@ -37,10 +38,7 @@ impl Store {
             insert_chunk(&mut tx, self.dialect(), chunk).await?;
         }
         let keys: BTreeSet<Vec<&str>> = records.iter().map(Record::key).collect();
-        let keys: Vec<Vec<&str>> = keys.into_iter().collect();
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            prune_keys(&mut tx, table, chunk, self.retention).await?;
-        }
+        prune_keys(&mut tx, self.dialect(), table, &keys, self.retention).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -50,18 +48,36 @@ impl Store {
         self.newest_per_key(false).await
     }
 
-    /// Every host's newest observation and newest good observation.
+    /// Every host's newest observation and newest good observation, read in
+    /// one pass that decodes each row once.
     pub async fn latest_observations(&self) -> Result<BTreeMap<String, LatestObservation>, StoreError> {
-        let mut last_ok: BTreeMap<String, HostObservation> =
-            self.newest_per_key::<HostObservation>(true).await?.into_iter().map(|obs| (obs.host.clone(), obs)).collect();
-        let latest = self.newest_per_key::<HostObservation>(false).await?;
-        Ok(latest
-            .into_iter()
-            .map(|obs| {
-                let last_ok = last_ok.remove(&obs.host);
-                (obs.host.clone(), LatestObservation { latest: obs, last_ok })
-            })
-            .collect())
+        let table = &HostObservation::TABLE;
+        let sql = format!(
+            "SELECT id, {data} AS data FROM {name} WHERE id IN ({latest}) OR id IN ({last_ok}) ORDER BY ts, id",
+            data = self.dialect().json_column(),
+            name = table.name,
+            latest = newest_ids(table, false),
+            last_ok = newest_ids(table, true),
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        // Each host has at most two rows here, oldest first: the last one seen
+        // is its newest, and the last good one seen is its newest good one.
+        let mut newest: BTreeMap<String, LatestObservation> = BTreeMap::new();
+        for row in &rows {
+            let obs: HostObservation = decode(table, row)?;
+            let last_ok = obs.ok.then(|| obs.clone());
+            match newest.entry(obs.host.clone()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(LatestObservation { latest: obs, last_ok });
+                }
+                Entry::Occupied(mut slot) => {
+                    let seen = slot.get_mut();
+                    seen.latest = obs;
+                    seen.last_ok = last_ok.or(seen.last_ok.take());
+                }
+            }
+        }
+        Ok(newest)
     }
 
     /// Every kept record of one key, newest first.
@@ -96,21 +112,51 @@ impl Store {
     async fn newest_per_key<R: Record>(&self, only_ok: bool) -> Result<Vec<R>, StoreError> {
         let table = &R::TABLE;
         let sql = format!(
-            "SELECT id, data FROM (
-                SELECT id, {data} AS data, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY ts DESC, id DESC) AS rn
-                FROM {name} {filter}
-            ) ranked WHERE rn = 1",
+            "SELECT id, {data} AS data FROM {name} WHERE id IN ({ids})",
             data = self.dialect().json_column(),
-            keys = table.key_columns.join(", "),
             name = table.name,
-            filter = if only_ok { "WHERE ok" } else { "" },
+            ids = newest_ids(table, only_ok),
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(|row| decode(table, row)).collect()
     }
 }
 
-async fn insert_chunk<R: Record>(tx: &mut Transaction<'_, Any>, dialect: Dialect, records: &[R]) -> Result<(), StoreError> {
+/// A subquery of the id of each key's newest row (newest good row with
+/// `only_ok`). It reads only the `_newest` indexes, never the JSON, so the
+/// rows' data is fetched once and only for the rows that win.
+fn newest_ids(table: &Table, only_ok: bool) -> String {
+    ranked_newest(table, only_ok, None)
+}
+
+/// The id of the newest good row of each key that `key_rows` selects.
+fn newest_ok_ids_of_keys(table: &Table, key_rows: &str) -> String {
+    ranked_newest(table, true, Some(key_rows))
+}
+
+fn ranked_newest(table: &Table, only_ok: bool, key_rows: Option<&str>) -> String {
+    let keys = table.key_columns.join(", ");
+    let mut conditions = Vec::new();
+    if only_ok {
+        conditions.push("ok".to_owned());
+    }
+    if let Some(key_rows) = key_rows {
+        conditions.push(format!("({keys}) IN ({key_rows})"));
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    format!(
+        "SELECT id FROM (
+            SELECT id, ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY ts DESC, id DESC) AS rn FROM {name} {filter}
+        ) ranked WHERE rn = 1",
+        name = table.name,
+    )
+}
+
+async fn insert_chunk<R: Record>(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    records: &[R],
+) -> Result<(), StoreError> {
     let table = &R::TABLE;
     let mut columns: Vec<&str> = table.key_columns.to_vec();
     columns.push("ts");
@@ -124,7 +170,7 @@ async fn insert_chunk<R: Record>(tx: &mut Transaction<'_, Any>, dialect: Dialect
         let mut params: Vec<String> = (0..columns.len() - 1)
             .map(|_| {
                 n += 1;
-                format!("${n}")
+                dialect.param(n)
             })
             .collect();
         n += 1;
@@ -150,42 +196,33 @@ async fn insert_chunk<R: Record>(tx: &mut Transaction<'_, Any>, dialect: Dialect
 
 /// Deletes, for each of `keys`, the rows outside the newest `retention`,
 /// sparing the newest good row where the table keeps one.
-async fn prune_keys(tx: &mut Transaction<'_, Any>, table: &Table, keys: &[Vec<&str>], retention: u32) -> Result<(), StoreError> {
+async fn prune_keys(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    table: &Table,
+    keys: &BTreeSet<Vec<&str>>,
+    retention: u32,
+) -> Result<(), StoreError> {
     let key_list = table.key_columns.join(", ");
-    let width = table.key_columns.len();
-    let tuples: Vec<String> = (0..keys.len())
-        .map(|k| {
-            let params: Vec<String> = (1..=width).map(|c| format!("${}", k * width + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
-    let retention_param = keys.len() * width + 1;
-    let (ok_rank, spare_ok) = if table.keeps_last_ok {
-        (
-            format!(", ROW_NUMBER() OVER (PARTITION BY {key_list}, ok ORDER BY ts DESC, id DESC) AS rn_ok"),
-            " AND NOT (ok AND rn_ok = 1)",
-        )
+    // The newest good rows are found through their own partial index, so the
+    // ranking below reads only the `_newest` index, never the rows.
+    let spare_ok = if table.keeps_last_ok {
+        format!(" AND id NOT IN ({})", newest_ok_ids_of_keys(table, &dialect.json_rows(table.key_columns.len(), 1)))
     } else {
-        (String::new(), "")
+        String::new()
     };
-    let ok_column = if table.keeps_last_ok { ", ok" } else { "" };
     let sql = format!(
         "DELETE FROM {name} WHERE id IN (
             SELECT id FROM (
-                SELECT id{ok_column}, ROW_NUMBER() OVER (PARTITION BY {key_list} ORDER BY ts DESC, id DESC) AS rn{ok_rank}
-                FROM {name} WHERE ({key_list}) IN (VALUES {tuples})
-            ) ranked WHERE rn > ${retention_param}{spare_ok}
+                SELECT id, ROW_NUMBER() OVER (PARTITION BY {key_list} ORDER BY ts DESC, id DESC) AS rn
+                FROM {name} WHERE ({key_list}) IN ({key_rows})
+            ) ranked WHERE rn > $2{spare_ok}
         )",
         name = table.name,
-        tuples = tuples.join(", "),
+        key_rows = dialect.json_rows(table.key_columns.len(), 1),
     );
-    let mut query = sqlx::query(&sql);
-    for key in keys {
-        for value in key {
-            query = query.bind(value.to_string());
-        }
-    }
-    query.bind(i64::from(retention)).execute(&mut **tx).await?;
+    let keys_json = serde_json::to_string(keys).map_err(|source| StoreError::Encode { table: table.name, source })?;
+    sqlx::query(&sql).bind(keys_json).bind(i64::from(retention)).execute(&mut **tx).await?;
     Ok(())
 }
 

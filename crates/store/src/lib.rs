@@ -85,10 +85,21 @@ enum Dialect {
 }
 
 impl Dialect {
+    /// The `n`th bound parameter of a statement whose parameters are bound in
+    /// order. SQLite gets anonymous `?`: sqlx looks up the name of every
+    /// numbered parameter, and SQLite finds a name by a linear scan, which made
+    /// a 2,000-parameter insert quadratic (a tenth of a batch write's time).
+    fn param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => "?".to_owned(),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
     /// A bound JSON text parameter, as the `data` column takes it.
     fn json_param(self, n: usize) -> String {
         match self {
-            Dialect::Sqlite => format!("${n}"),
+            Dialect::Sqlite => "?".to_owned(),
             Dialect::Postgres => format!("${n}::jsonb"),
         }
     }
@@ -98,6 +109,23 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "data",
             Dialect::Postgres => "data::text",
+        }
+    }
+
+    /// A SELECT of `width`-column rows from parameter `$n`, a JSON array of
+    /// arrays of strings. One parameter carries any number of keys, so a batch
+    /// is pruned by one statement whatever its size (the `Any` driver cannot
+    /// bind PostgreSQL arrays).
+    fn json_rows(self, width: usize, n: usize) -> String {
+        let columns: Vec<String> = (0..width)
+            .map(|i| match self {
+                Dialect::Sqlite => format!("json_extract(value, '$[{i}]')"),
+                Dialect::Postgres => format!("k->>{i}"),
+            })
+            .collect();
+        match self {
+            Dialect::Sqlite => format!("SELECT {} FROM json_each(${n})", columns.join(", ")),
+            Dialect::Postgres => format!("SELECT {} FROM json_array_elements(${n}::json) AS e(k)", columns.join(", ")),
         }
     }
 }
@@ -155,9 +183,8 @@ impl Store {
 
     /// The newest migration applied, as its version number.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
         Ok(version.unwrap_or(0))
     }
 
@@ -179,8 +206,12 @@ fn pool_options(backend: &Backend, options: &StoreOptions) -> AnyPoolOptions {
         Box::pin(async move {
             // synchronous=NORMAL is durable across a process crash in WAL mode;
             // only a power loss can drop the last commits, never corrupt them.
-            conn.execute(format!("PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA synchronous = NORMAL").as_str())
-                .await?;
+            // A 64 MiB page cache holds a 20,000-host fleet's indexes; the
+            // default 2 MiB made reads of the newest rows go to the OS.
+            let pragmas = format!(
+                "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536"
+            );
+            conn.execute(pragmas.as_str()).await?;
             Ok(())
         })
     })

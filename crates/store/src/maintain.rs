@@ -66,7 +66,9 @@ impl Store {
         match &self.backend {
             Backend::Sqlite { path } => Ok(sqlite_files_size(path)),
             Backend::Postgres => {
-                let row = sqlx::query("SELECT pg_database_size(current_database())::BIGINT AS size").fetch_one(&self.pool).await?;
+                let row = sqlx::query("SELECT pg_database_size(current_database())::BIGINT AS size")
+                    .fetch_one(&self.pool)
+                    .await?;
                 let size: i64 = row.try_get("size")?;
                 Ok(u64::try_from(size).unwrap_or(0))
             }

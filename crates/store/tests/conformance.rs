@@ -70,8 +70,8 @@ fn run(kind: Kind, case: Case, unavailable: Option<String>) -> Result<(), Failed
 /// Runs a case, turning a panic into a failure so the database is still dropped.
 async fn futures_catch(case: CaseFuture<'_>) -> Result<(), Failed> {
     let mut case = case;
-    let poll = std::future::poll_fn(move |cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| case.as_mut().poll(cx))) {
+    let poll =
+        std::future::poll_fn(move |cx| match std::panic::catch_unwind(AssertUnwindSafe(|| case.as_mut().poll(cx))) {
             Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
             Ok(std::task::Poll::Ready(())) => std::task::Poll::Ready(Ok(())),
             Err(panic) => {
@@ -82,8 +82,7 @@ async fn futures_catch(case: CaseFuture<'_>) -> Result<(), Failed> {
                     .unwrap_or_else(|| "the case panicked".to_owned());
                 std::task::Poll::Ready(Err(Failed::from(message)))
             }
-        }
-    });
+        });
     poll.await
 }
 
@@ -120,7 +119,12 @@ fn at(minute: i64) -> Timestamp {
 }
 
 fn observation(host: &str, minute: i64, ok: bool) -> HostObservation {
-    HostObservation { host: host.into(), ts: at(minute), ok, observed: json!({"role": "gecko_t_linux_talos", "minute": minute}) }
+    HostObservation {
+        host: host.into(),
+        ts: at(minute),
+        ok,
+        observed: json!({"role": "gecko_t_linux_talos", "minute": minute}),
+    }
 }
 
 fn minutes(records: &[HostObservation]) -> Vec<i64> {
@@ -312,9 +316,13 @@ async fn empty_store_reads_empty(db: &TestDb) {
 async fn unreadable_row_is_named(db: &TestDb) {
     let store = db.open(10).await;
     let mut raw = db.raw().await;
-    raw.execute("INSERT INTO windows_pools (pool_name, ts, data) VALUES ('p', 0, '{\"unexpected\": 1}')").await.unwrap();
+    raw.execute("INSERT INTO windows_pools (pool_name, ts, data) VALUES ('p', 0, '{\"unexpected\": 1}')")
+        .await
+        .unwrap();
     match store.latest::<WindowsPool>().await {
-        Err(StoreError::Corrupt { table: "windows_pools", message, .. }) => assert!(message.contains("pool_name"), "{message}"),
+        Err(StoreError::Corrupt { table: "windows_pools", message, .. }) => {
+            assert!(message.contains("pool_name"), "{message}")
+        }
         other => panic!("expected a corrupt-row error, got {other:?}"),
     }
 }
@@ -326,7 +334,7 @@ fn audit_entry(n: usize) -> AuditEntry {
         action: "host.set_override".into(),
         hosts: vec![format!("h{n}.example")],
         parameters: json!({"sha256": format!("{n:064x}"), "reason": "conformance"}),
-        result: json!({"ok": n % 7 != 0, "observed": {"content_changed": true, "backup_path": null}}),
+        result: json!({"ok": !n.is_multiple_of(7), "observed": {"content_changed": true, "backup_path": null}}),
     }
 }
 
@@ -357,7 +365,9 @@ async fn audit_trail_refuses_edits(db: &TestDb) {
 async fn drop_append_only_guard(db: &TestDb) -> sqlx::AnyConnection {
     let mut raw = db.raw().await;
     let drops: &[&str] = match db.location {
-        fleetroll_core::config::StoreLocation::Sqlite(_) => &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
+        fleetroll_core::config::StoreLocation::Sqlite(_) => {
+            &["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"]
+        }
         fleetroll_core::config::StoreLocation::Postgres(_) => &["DROP TRIGGER audit_log_append_only ON audit_log"],
     };
     for statement in drops {
@@ -394,7 +404,10 @@ async fn audit_concurrent_appends_never_fork(db: &TestDb) {
         let store = stores[worker % 2].clone();
         tasks.push(tokio::spawn(async move {
             for n in 0..10 {
-                store.append_audit(vec![audit_entry(worker * 100 + n), audit_entry(worker * 100 + n + 50)]).await.unwrap();
+                store
+                    .append_audit(vec![audit_entry(worker * 100 + n), audit_entry(worker * 100 + n + 50)])
+                    .await
+                    .unwrap();
             }
         }));
     }

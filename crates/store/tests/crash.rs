@@ -45,7 +45,12 @@ fn options() -> StoreOptions {
 fn batch(k: i64) -> Vec<HostObservation> {
     let ts = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(k);
     (0..HOSTS)
-        .map(|h| HostObservation { host: format!("host{h:05}.example"), ts, ok: is_good(k), observed: json!({"batch": k}) })
+        .map(|h| HostObservation {
+            host: format!("host{h:05}.example"),
+            ts,
+            ok: is_good(k),
+            observed: json!({"batch": k}),
+        })
         .collect()
 }
 
@@ -83,10 +88,7 @@ fn sigkill_mid_batch() -> Result<(), Failed> {
     let store = runtime.block_on(Store::open(&StoreLocation::Sqlite(path.clone()), &options()))?;
     let mut committed = -1;
     for round in 0..KILL_ROUNDS {
-        let mut writer = Command::new(std::env::current_exe()?)
-            .env(WRITER_ENV, &path)
-            .stdout(Stdio::null())
-            .spawn()?;
+        let mut writer = Command::new(std::env::current_exe()?).env(WRITER_ENV, &path).stdout(Stdio::null()).spawn()?;
         let target = committed + 3;
         let deadline = Instant::now() + Duration::from_secs(60);
         while runtime.block_on(newest_batch(&store)).unwrap_or(-1) < target {
@@ -122,7 +124,11 @@ async fn check_consistent(store: &Store, path: &Path) -> Result<i64, Failed> {
     for (host, seen) in &latest {
         let batch_of = |obs: &HostObservation| obs.observed["batch"].as_i64();
         if batch_of(&seen.latest) != Some(newest) {
-            return Err(format!("{host} is at batch {:?} while others are at {newest}: a batch was torn", batch_of(&seen.latest)).into());
+            return Err(format!(
+                "{host} is at batch {:?} while others are at {newest}: a batch was torn",
+                batch_of(&seen.latest)
+            )
+            .into());
         }
         if seen.last_ok.as_ref().and_then(batch_of) != last_good {
             return Err(format!("{host}: newest good batch {:?}, expected {last_good:?}", seen.last_ok).into());

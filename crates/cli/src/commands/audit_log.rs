@@ -99,7 +99,9 @@ async fn write_lines(store: &Store, mut after: i64, mut out: impl Write) -> anyh
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause.downcast_ref::<serde_json::Error>().is_some_and(|json| json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .is_some_and(|json| json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
 }
 
@@ -112,9 +114,9 @@ pub async fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Ex
     let mut imported = 0_u64;
     for (index, line) in BufReader::new(file).split(b'\n').enumerate() {
         let line = line.with_context(|| format!("cannot read {}", args.file.display()))?;
-        let parsed = std::str::from_utf8(&line).map_err(|_| "not UTF-8".to_owned()).and_then(|text| {
-            if text.trim().is_empty() { Ok(None) } else { AuditEntry::from_mvp_json(text).map(Some) }
-        });
+        let parsed = std::str::from_utf8(&line)
+            .map_err(|_| "not UTF-8".to_owned())
+            .and_then(|text| if text.trim().is_empty() { Ok(None) } else { AuditEntry::from_mvp_json(text).map(Some) });
         match parsed {
             Ok(None) => {}
             Ok(Some(entry)) => batch.push(entry),
@@ -148,7 +150,9 @@ fn report_import(args: &ImportArgs, records: u64, bad_lines: &[(usize, String)])
     let file = args.file.display();
     if args.output.json {
         let bad: Vec<_> = bad_lines.iter().map(|(line, why)| json!({"line": line, "error": why})).collect();
-        return print_json(&json!({"dry_run": !args.confirm, "file": file.to_string(), "records": records, "bad_lines": bad}));
+        return print_json(
+            &json!({"dry_run": !args.confirm, "file": file.to_string(), "records": records, "bad_lines": bad}),
+        );
     }
     for (line, why) in bad_lines.iter().take(BAD_LINES_SHOWN) {
         eprintln!("{file}:{line}: skipped: {why}");

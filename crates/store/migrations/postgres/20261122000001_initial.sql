@@ -9,6 +9,9 @@ CREATE TABLE host_observations (
     data JSONB NOT NULL
 );
 CREATE INDEX host_observations_newest ON host_observations (host, ts DESC, id DESC);
+-- The newest good observation of every host, read by the monitor, without
+-- walking the failures that followed it.
+CREATE INDEX host_observations_newest_ok ON host_observations (host, ts DESC, id DESC) WHERE ok;
 
 CREATE TABLE tc_workers (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -10,6 +10,9 @@ CREATE TABLE host_observations (
     data TEXT NOT NULL
 );
 CREATE INDEX host_observations_newest ON host_observations (host, ts DESC, id DESC);
+-- The newest good observation of every host, read by the monitor, without
+-- walking the failures that followed it.
+CREATE INDEX host_observations_newest_ok ON host_observations (host, ts DESC, id DESC) WHERE ok;
 
 CREATE TABLE tc_workers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -103,7 +103,10 @@ impl TestDb {
     pub async fn drop_db(self) {
         if let Some(name) = &self.postgres_name {
             let mut admin = AnyConnection::connect(&admin_url()).await.expect("admin connection");
-            admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.expect("drop test database");
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .expect("drop test database");
             let _ = admin.close().await;
         }
     }
