@@ -7,5 +7,7 @@
 pub mod actor;
 pub mod audit;
 pub mod config;
+pub mod hosts;
+pub mod humanhash;
 pub mod records;
 pub mod time;
