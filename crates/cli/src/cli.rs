@@ -44,6 +44,22 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit hosts over SSH: role, override, vault, Puppet state, uptime.
+    ///
+    /// HOST_OR_FILE is one host, or a host list file (one host per line, `#`
+    /// comments, `# fqdn: .suffix` to complete short names). Each host gets one
+    /// SSH connection (the system ssh, so ~/.ssh/config applies). Results are
+    /// stored as observations; override contents go to overrides/ and vaults
+    /// not seen before to vault_yamls/ (mode 0600) in the home directory.
+    /// Every failure is recorded, classed as connection, auth, timeout, remote
+    /// or protocol. Exit 1 if any host failed.
+    GatherHost(GatherHostArgs),
+    /// Print a stored override by SHA-256 prefix or 2-word human hash.
+    ShowOverride(ShowArgs),
+    /// Print a stored vault by SHA-256 prefix, 2-word human hash or symlink name.
+    ShowVault(ShowArgs),
+    /// Print the remote audit script that gather-host runs.
+    DebugHostScript(DebugScriptArgs),
     /// Show where data lives and what the store holds.
     Status(JsonArgs),
     /// Compact the store (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM ANALYZE).
@@ -56,6 +72,66 @@ pub enum Command {
     /// Show the configuration in force, or print an example config.toml.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+/// How to reach hosts over SSH.
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// Extra ssh arguments, split like a shell would (e.g. "-J bastion"); repeatable.
+    #[arg(long = "ssh-option", value_name = "TEXT")]
+    pub ssh_options: Vec<String>,
+    /// Seconds to wait for a connection (ssh ConnectTimeout).
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds one host may take, connection included.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GatherHostArgs {
+    /// A host, or a host list file.
+    #[arg(value_name = "HOST_OR_FILE")]
+    pub target: String,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Hosts audited at once.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub workers: u32,
+    /// Seconds for the whole batch; hosts not reached by then are recorded as timed out.
+    #[arg(long, value_name = "S", default_value_t = 600)]
+    pub batch_timeout: u64,
+    /// Do not fetch or print override contents.
+    #[arg(long)]
+    pub no_content: bool,
+    /// Show role, override metadata and timing per host in the batch summary.
+    #[arg(long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print one line: success, or how many hosts failed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with_all = ["quiet", "verbose"])]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A SHA-256 prefix (at least 4 hex characters), a 2-word human hash like colorado-floor, or a symlink name.
+    pub query: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugScriptArgs {
+    /// The script as gather-host sends it: `sh -c '…'` (or `powershell -EncodedCommand …`).
+    #[arg(long)]
+    pub wrap: bool,
+    /// The Windows (PowerShell) script.
+    #[arg(long)]
+    pub windows: bool,
+    /// Without override contents.
+    #[arg(long)]
+    pub no_content: bool,
 }
 
 #[derive(Debug, Args)]

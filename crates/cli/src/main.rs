@@ -20,6 +20,7 @@ use clap::Parser;
 use crate::cli::Cli;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_logging(cli.global.debug);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -42,10 +43,37 @@ fn main() -> ExitCode {
     }
 }
 
-/// One clear line (with its causes), never a backtrace.
+/// One clear line (with its causes), never a backtrace. A reader that went
+/// away (`fleetroll … | head`) is not an error.
 fn fatal(err: &anyhow::Error) -> ExitCode {
+    let is_broken_pipe = err.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    });
+    if is_broken_pipe {
+        return ExitCode::SUCCESS;
+    }
     eprintln!("ERROR: {err:#}");
     ExitCode::from(2)
+}
+
+/// `println!` panics when stdout's reader has gone (Rust ignores SIGPIPE);
+/// end quietly instead, as a shell tool does, and keep other panics loud.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
 }
 
 fn init_logging(debug: bool) {

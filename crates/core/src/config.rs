@@ -30,6 +30,10 @@ pub struct FileConfig {
     pub store: StoreSection,
     #[serde(default)]
     pub github: GithubSection,
+    /// Where hosts keep the files the audit reads, per OS (`[paths.linux]`,
+    /// `[paths.darwin]`); the MVP's paths by default.
+    #[serde(default)]
+    pub paths: crate::script::Profile,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -201,6 +205,7 @@ pub struct Settings {
     pub retention: u32,
     pub busy_timeout: Duration,
     pub github_token: Option<Secret>,
+    pub profile: crate::script::Profile,
 }
 
 impl Settings {
@@ -222,6 +227,7 @@ impl Settings {
             retention,
             busy_timeout: Duration::from_millis(file.store.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS)),
             github_token: file.github.api_token,
+            profile: file.paths,
         })
     }
 }
@@ -252,6 +258,19 @@ mod tests {
             assert_eq!(settings.store.to_string(), url);
             assert_eq!(settings.retention, retention);
         }
+    }
+
+    #[test]
+    fn paths_profile_overrides_one_os() {
+        let file = parse_file(
+            "[paths.linux]\nrole = \"/etc/puppet_role\"\noverride = \"/opt/puppet_environments/ronin_settings\"\n\
+             vault = \"/root/vault.yaml\"\npuppet_state = \"/etc/puppet/last_run_metadata.json\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.paths.linux.override_file, "/opt/puppet_environments/ronin_settings");
+        assert_eq!(file.paths.darwin, crate::script::Profile::default().darwin);
+        let err = parse_file("[paths.linux]\nrole = \"/x\"\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("paths.linux"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 pub mod actor;
 pub mod audit;
 pub mod config;
+pub mod gather;
 pub mod hosts;
 pub mod humanhash;
 pub mod records;
+pub mod script;
 pub mod time;

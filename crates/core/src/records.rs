@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::gather::Failure;
 use crate::time::Timestamp;
 
 /// What one audit of one host saw.
@@ -18,9 +19,18 @@ pub struct HostObservation {
     pub host: String,
     pub ts: Timestamp,
     pub ok: bool,
-    /// What the audit observed; its fields are decided by the audit parser.
+    /// What the audit observed: [`crate::gather::Observed`] as JSON, kept as
+    /// a value so records written by older versions still read.
     #[serde(default)]
     pub observed: Value,
+    /// ssh's exit status; `None` when it was killed (timeout) or never ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_rc: Option<i32>,
+    /// Why the audit failed; `None` when `ok`. Every failure is recorded,
+    /// unreachable hosts included, so a monitor shows a host is down *now*;
+    /// retention keeps the host's last good observation beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
 }
 
 /// One Taskcluster worker as seen by one `gather-tc` run (reference §7.2.7).

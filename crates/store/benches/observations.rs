@@ -65,6 +65,8 @@ fn observation(host: usize, round: i64) -> HostObservation {
             "puppet_exit_code": 0,
             "puppet_duration_s": 93,
         }),
+        ssh_rc: Some(0),
+        failure: None,
     }
 }
 

@@ -15,6 +15,7 @@
 //!   `audit_head` row so the hash chain never forks.
 
 mod audit;
+pub mod content;
 mod error;
 mod keyed;
 mod maintain;

@@ -124,6 +124,8 @@ fn observation(host: &str, minute: i64, ok: bool) -> HostObservation {
         ts: at(minute),
         ok,
         observed: json!({"role": "gecko_t_linux_talos", "minute": minute}),
+        ssh_rc: Some(0),
+        failure: None,
     }
 }
 
@@ -148,6 +150,8 @@ async fn observation_round_trips_exactly(db: &TestDb) {
         ts,
         ok: true,
         observed: json!({"role": "gecko_t_linux_talos", "override_sha256": null, "uptime_s": 12, "nested": {"ünï": "cödé"}}),
+        ssh_rc: Some(0),
+        failure: None,
     };
     store.put(std::slice::from_ref(&obs)).await.unwrap();
     assert_eq!(store.latest::<HostObservation>().await.unwrap(), vec![obs]);
@@ -432,7 +436,14 @@ async fn maintain_compacts(db: &TestDb) {
     let big = json!({"padding": "x".repeat(4_000)});
     for minute in 0..5 {
         let batch: Vec<_> = (0..200)
-            .map(|i| HostObservation { host: format!("h{i}.example"), ts: at(minute), ok: true, observed: big.clone() })
+            .map(|i| HostObservation {
+                host: format!("h{i}.example"),
+                ts: at(minute),
+                ok: true,
+                observed: big.clone(),
+                ssh_rc: None,
+                failure: None,
+            })
             .collect();
         store.put(&batch).await.unwrap();
     }

@@ -50,6 +50,8 @@ fn batch(k: i64) -> Vec<HostObservation> {
             ts,
             ok: is_good(k),
             observed: json!({"batch": k}),
+            ssh_rc: None,
+            failure: None,
         })
         .collect()
 }

@@ -51,7 +51,6 @@ pub async fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<Ex
     };
     store.close().await;
     match written {
-        Err(err) if is_broken_pipe(&err) => Ok(ExitCode::SUCCESS),
         Err(err) => Err(err),
         Ok(count) => {
             if let Some(path) = &args.output {
@@ -94,15 +93,6 @@ async fn write_lines(store: &Store, mut after: i64, mut out: impl Write) -> anyh
     }
     out.flush()?;
     Ok(count)
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause
-                .downcast_ref::<serde_json::Error>()
-                .is_some_and(|json| json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
-    })
 }
 
 pub async fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<ExitCode> {

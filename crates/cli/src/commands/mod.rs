@@ -2,7 +2,10 @@
 
 mod audit_log;
 mod config;
+mod debug_script;
+mod gather_host;
 mod maintain;
+mod show_content;
 mod status;
 
 use std::process::ExitCode;
@@ -17,6 +20,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let settings = settings::load(&cli.global)?;
     match cli.command {
+        Command::GatherHost(args) => gather_host::run(&settings, &args).await,
+        Command::ShowOverride(args) => show_content::run(&show_content::overrides(&settings), &args),
+        Command::ShowVault(args) => show_content::run(&show_content::vaults(&settings), &args),
+        Command::DebugHostScript(args) => debug_script::run(&settings, &args),
         Command::Status(args) => status::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
