@@ -170,6 +170,10 @@ pub fn classify_ssh_failure(raw: &RawAudit, timeout_description: &str) -> Failur
     let message = if last_line.is_empty() { format!("exit {code}") } else { format!("{last_line} (exit {code})") };
     let class = if AUTH.iter().any(|p| stderr.contains(p)) {
         FailureClass::Auth
+    } else if stderr.contains("timed out during banner exchange") {
+        // The host took the connection and then said nothing: it is there
+        // but hung, which an operator treats differently from unreachable.
+        FailureClass::Timeout
     } else if CONNECTION.iter().any(|p| stderr.contains(p)) || raw.exit_code == Some(255) {
         // 255 is ssh's own failure status: the script never ran.
         FailureClass::Connection

@@ -72,6 +72,8 @@ fn failures_are_classified() {
         (run(Some(255), "root@127.0.1.3: Permission denied (publickey).", false), FailureClass::Auth),
         (run(Some(255), "Host key verification failed.", false), FailureClass::Auth),
         (run(None, "", true), FailureClass::Timeout),
+        (run(Some(255), "Connection timed out during banner exchange", false), FailureClass::Timeout),
+        (run(Some(255), "ssh: connect to host h port 22: Connection timed out", false), FailureClass::Connection),
         (run(Some(1), "sh: 3: syntax error", false), FailureClass::Remote),
         (run(Some(1), "sudo: a password is required", false), FailureClass::Auth),
     ];
