@@ -86,6 +86,10 @@ pub struct SshArgs {
     /// Seconds one host may take, connection included.
     #[arg(long, value_name = "S", default_value_t = 10)]
     pub timeout: u64,
+    /// Keep each host's SSH connection open for 10 minutes (OpenSSH ControlMaster,
+    /// sockets in <home>/ssh-control) so the next run skips the handshake.
+    #[arg(long)]
+    pub reuse_connections: bool,
 }
 
 #[derive(Debug, Args)]

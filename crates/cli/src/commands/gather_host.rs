@@ -21,7 +21,7 @@ use crate::settings::open_store;
 pub async fn run(settings: &Settings, args: &GatherHostArgs) -> anyhow::Result<ExitCode> {
     let (hosts, from_file) = hosts_of(&args.target)?;
     let gather = GatherSettings {
-        ssh: ssh_settings(&args.ssh)?,
+        ssh: ssh_settings(&args.ssh, &settings.home)?,
         workers: args.workers as usize,
         batch_timeout: Duration::from_secs(args.batch_timeout),
         with_content: !args.no_content,
@@ -69,18 +69,34 @@ fn hosts_of(target: &str) -> anyhow::Result<(Vec<String>, bool)> {
     }
 }
 
-pub fn ssh_settings(args: &SshArgs) -> anyhow::Result<SshSettings> {
+pub fn ssh_settings(args: &SshArgs, home: &Path) -> anyhow::Result<SshSettings> {
     let mut options = Vec::new();
     for option in &args.ssh_options {
         let words = shlex::split(option).with_context(|| format!("--ssh-option {option:?} has unbalanced quotes"))?;
         options.extend(words);
     }
+    let control_dir = if args.reuse_connections { Some(control_dir(home)?) } else { None };
     Ok(SshSettings {
         options,
         connect_timeout: args.connect_timeout,
         timeout: Duration::from_secs(args.timeout),
+        control_dir,
         ..SshSettings::default()
     })
+}
+
+/// `<home>/ssh-control`, private to the user. A Unix socket path holds at
+/// most 107 bytes, and ssh adds a 40-character connection hash.
+fn control_dir(home: &Path) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = home.join("ssh-control");
+    if dir.as_os_str().len() + 41 > 107 {
+        anyhow::bail!("--reuse-connections: {} is too long a path for SSH control sockets", dir.display());
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", dir.display()))?;
+    Ok(dir)
 }
 
 /// A bar on stderr for batches; indicatif hides it when stderr is not a terminal.
