@@ -78,7 +78,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SshArgs {
     /// Extra ssh arguments, split like a shell would (e.g. "-J bastion"); repeatable.
-    #[arg(long = "ssh-option", value_name = "TEXT")]
+    #[arg(long = "ssh-option", value_name = "TEXT", allow_hyphen_values = true)]
     pub ssh_options: Vec<String>,
     /// Seconds to wait for a connection (ssh ConnectTimeout).
     #[arg(long, value_name = "S", default_value_t = 10)]
