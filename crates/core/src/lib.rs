@@ -10,6 +10,7 @@ pub mod config;
 pub mod gather;
 pub mod hosts;
 pub mod humanhash;
+pub mod pools;
 pub mod records;
 pub mod script;
 pub mod time;
