@@ -1,5 +1,8 @@
 //! Table tests for worker pools, override reading and expected SHAs.
 
+// Table rows are tuples; naming each row type would say less than the tuple.
+#![allow(clippy::type_complexity)]
+
 use super::*;
 
 fn pool(p: &str, wt: &str) -> Pool {
