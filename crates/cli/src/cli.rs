@@ -60,6 +60,28 @@ pub enum Command {
     ShowVault(ShowArgs),
     /// Print the remote audit script that gather-host runs.
     DebugHostScript(DebugScriptArgs),
+    /// Install an override file (ronin_settings) on hosts: validated, atomic, backed up, audited.
+    ///
+    /// A dry run unless --confirm, for one host too: it shows the hosts, the
+    /// file and its checks. Refused before any host is touched if the file
+    /// fails `bash -n` or a rule (PUPPET_REPO, PUPPET_BRANCH, PUPPET_MAIL,
+    /// WORKER_TYPE_OVERRIDE; exit 1). Hosts that already have an override are
+    /// refused unless --force; hosts already running this file are skipped
+    /// unless --ignore-state. Each host's result goes to the audit trail; the
+    /// hosts are re-audited afterwards unless --no-audit.
+    HostSetOverride(SetFileArgs),
+    /// Install a vault (vault.yaml) on hosts; its contents are never shown or recorded.
+    ///
+    /// A dry run unless --confirm. The YAML must parse. A local copy is kept in
+    /// vault_yamls/ (mode 0600). An existing vault is replaced (with a backup).
+    HostSetVault(SetFileArgs),
+    /// Remove the override file from hosts (with a backup unless --no-backup).
+    HostUnsetOverride(ChangeArgs),
+    /// Run Puppet once on hosts (the wrapper with FLEETROLL_SINGLE_RUN=1), showing each host's output.
+    ///
+    /// A dry run unless --confirm. Windows hosts are skipped. ok means Puppet
+    /// exited 0 (no changes) or 2 (changes applied).
+    HostRunPuppet(RunPuppetArgs),
     /// Show where data lives and what the store holds.
     Status(JsonArgs),
     /// Compact the store (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM ANALYZE).
@@ -83,9 +105,9 @@ pub struct SshArgs {
     /// Seconds to wait for a connection (ssh ConnectTimeout).
     #[arg(long, value_name = "S", default_value_t = 10)]
     pub connect_timeout: u64,
-    /// Seconds one host may take, connection included.
-    #[arg(long, value_name = "S", default_value_t = 10)]
-    pub timeout: u64,
+    /// Seconds one host may take, connection included [default: 10; 600 for host-run-puppet].
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
     /// Keep each host's SSH connection open for 10 minutes (OpenSSH ControlMaster,
     /// sockets in <home>/ssh-control) so the next run skips the handshake.
     #[arg(long)]
@@ -117,6 +139,70 @@ pub struct GatherHostArgs {
     /// Print JSON instead of text.
     #[arg(long, conflicts_with_all = ["quiet", "verbose"])]
     pub json: bool,
+}
+
+/// Hosts to change and how: shared by every host-changing command.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Hosts (comma lists allowed, short names like ms1 expanded) or one host list file.
+    #[arg(value_name = "HOST_OR_FILE", required = true)]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Hosts changed at once.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub workers: u32,
+    /// Seconds for the whole batch; hosts not reached by then are left unchanged.
+    #[arg(long, value_name = "S", default_value_t = 600)]
+    pub batch_timeout: u64,
+    /// Why: recorded in the audit trail.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Really change the hosts; without it, show what would be done.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Do not re-audit the hosts afterwards.
+    #[arg(long)]
+    pub no_audit: bool,
+    /// Do not keep a timestamped backup of the replaced file on the host.
+    #[arg(long)]
+    pub no_backup: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetFileArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// The file to install.
+    #[arg(long, short = 'f', value_name = "PATH")]
+    pub from_file: std::path::PathBuf,
+    /// Octal mode on the host [default: 0644 for overrides, 0640 for vaults].
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Owner on the host.
+    #[arg(long, default_value = "root")]
+    pub owner: String,
+    /// Group on the host; auto is wheel on macOS and root elsewhere.
+    #[arg(long, default_value = "auto")]
+    pub group: String,
+    /// Replace an existing override (overrides only; a vault is always replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Write even to hosts whose last audit shows this very file.
+    #[arg(long)]
+    pub ignore_state: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunPuppetArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// The wrapper to run on the hosts.
+    #[arg(long, default_value = "run-puppet.sh")]
+    pub wrapper: String,
 }
 
 #[derive(Debug, Args)]

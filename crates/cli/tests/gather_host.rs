@@ -14,6 +14,9 @@ const OVERRIDE: &str =
     "PUPPET_REPO=\"https://github.com/mozilla-platform-ops/ronin_puppet.git\"\nPUPPET_BRANCH=\"canary\"\n";
 const VAULT: &str = "token: hunter2\n";
 
+/// One scenario; it starts its own fleet.
+type Case = fn() -> Result<(), Failed>;
+
 fn main() {
     let args = Arguments::from_args();
     let unavailable = fleetroll_testhosts::available().err();
@@ -21,11 +24,22 @@ fn main() {
     if let Some(why) = &unavailable {
         eprintln!("sshd test hosts unavailable: {why}");
     }
-    let trial = Trial::test("gather_host_outputs_and_stored_contents", move || match unavailable {
-        Some(why) => Err(why.into()),
-        None => gather_host_outputs_and_stored_contents(),
-    });
-    libtest_mimic::run(&args, vec![trial.with_ignored_flag(ignored)]).exit();
+    let cases: [(&str, Case); 2] = [
+        ("gather_host_outputs_and_stored_contents", gather_host_outputs_and_stored_contents),
+        ("host_changes_validated_dry_run_first_and_audited", host_changes_validated_dry_run_first_and_audited),
+    ];
+    let trials = cases
+        .into_iter()
+        .map(|(name, case)| {
+            let why = unavailable.clone();
+            Trial::test(name, move || match why {
+                Some(why) => Err(why.into()),
+                None => case(),
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }
 
 fn fleetroll(home: &Path, args: &[&str]) -> Output {
@@ -100,4 +114,133 @@ fn gather_host_outputs_and_stored_contents() -> Result<(), Failed> {
 
     let status: Value = serde_json::from_slice(&fleetroll(home.path(), &["status", "--json"]).stdout)?;
     check(status["rows"]["host_observations"] == 1 + 3 + 3, status.to_string())
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn host_changes_validated_dry_run_first_and_audited() -> Result<(), Failed> {
+    let fleet = Fleet::start(vec![
+        HostSpec::new("fresh.test.example", Behaviour::Up, vec![]),
+        HostSpec::new(
+            "taken.test.example",
+            Behaviour::Up,
+            vec![HostFile::new("/etc/puppet/ronin_settings", OVERRIDE, 0o644)],
+        ),
+    ])?;
+    let home = tempfile::tempdir()?;
+    let ssh_option = format!("-F {}", fleet.ssh_config().display());
+    let ssh = ["--ssh-option", ssh_option.as_str()];
+    let on_host = |host: &str, command: &str| -> Result<String, Failed> {
+        let output =
+            Command::new("ssh").args(fleet.ssh_args()).args(["-o", "BatchMode=yes", host, command]).output()?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let file = |name: &str, contents: &str| -> Result<String, Failed> {
+        let path = home.path().join(name);
+        std::fs::write(&path, contents)?;
+        Ok(path.to_str().ok_or("path")?.to_owned())
+    };
+    let new = "PUPPET_REPO=\"https://github.com/mozilla-platform-ops/ronin_puppet.git\"\nPUPPET_BRANCH=\"next\"\n";
+    let good = file("good.override", new)?;
+    let hosts = "fresh.test.example,taken.test.example";
+
+    // Refused before any host is touched.
+    let syntax = fleetroll(
+        home.path(),
+        &[
+            &["host-set-override", hosts, "--confirm", "-f"],
+            &[file("bad.override", "PUPPET_BRANCH=\"x\n")?.as_str()][..],
+            &ssh[..],
+        ]
+        .concat(),
+    );
+    check(syntax.status.code() == Some(1) && stderr(&syntax).contains("bash -n"), stderr(&syntax))?;
+    let rule = fleetroll(
+        home.path(),
+        &[
+            &["host-set-override", hosts, "--confirm", "-f"],
+            &[file("rule.override", "PUPPET_MAIL=\"nobody\"\n")?.as_str()][..],
+            &ssh[..],
+        ]
+        .concat(),
+    );
+    check(
+        rule.status.code() == Some(1) && stderr(&rule).contains("line 1: PUPPET_MAIL must be a valid email address"),
+        stderr(&rule),
+    )?;
+    check(
+        on_host("fresh.test.example", "test -e /etc/puppet/ronin_settings || echo none")?.trim() == "none",
+        "untouched",
+    )?;
+
+    // A dry run by default, single host included.
+    let dry = fleetroll(
+        home.path(),
+        &[&["host-set-override", "fresh.test.example", "-f", good.as_str()][..], &ssh[..]].concat(),
+    );
+    check(dry.status.success() && text(&dry).contains("DRY RUN: host.set_override on 1 host(s)"), text(&dry))?;
+    check(text(&dry).contains("PUPPET_BRANCH=\"next\""), "the preview shows the contents")?;
+    check(
+        on_host("fresh.test.example", "test -e /etc/puppet/ronin_settings || echo none")?.trim() == "none",
+        "dry run",
+    )?;
+
+    // The guard: an audited host with an override is refused unless --force.
+    fleetroll(home.path(), &[&["gather-host", "taken.test.example"][..], &ssh[..]].concat());
+    let guarded = fleetroll(
+        home.path(),
+        &[&["host-set-override", hosts, "--confirm", "-f", good.as_str()][..], &ssh[..]].concat(),
+    );
+    check(
+        guarded.status.code() == Some(2)
+            && stderr(&guarded).contains("Override already exists on 1 host(s): taken.test.example"),
+        stderr(&guarded),
+    )?;
+    let forced = fleetroll(
+        home.path(),
+        &[
+            &["host-set-override", hosts, "--confirm", "--force", "--reason", "canary", "-f", good.as_str()][..],
+            &ssh[..],
+        ]
+        .concat(),
+    );
+    check(forced.status.success(), format!("{}{}", text(&forced), stderr(&forced)))?;
+    check(
+        text(&forced).contains("OK taken.test.example written (backup: /etc/puppet/ronin_settings.bak."),
+        text(&forced),
+    )?;
+    check(text(&forced).contains("Audit refreshed for 2 host(s)."), text(&forced))?;
+    check(on_host("fresh.test.example", "cat /etc/puppet/ronin_settings")? == new, "installed")?;
+
+    // Already current after the re-audit: skipped unless --ignore-state.
+    let again = fleetroll(
+        home.path(),
+        &[&["host-set-override", "fresh.test.example", "--confirm", "--force", "-f", good.as_str()][..], &ssh[..]]
+            .concat(),
+    );
+    check(text(&again).contains("NO_CHANGE fresh.test.example"), text(&again))?;
+
+    // A vault: mode 0640 on the host, a private local copy, never shown.
+    let vault = file("vault.yaml", VAULT)?;
+    let set_vault = fleetroll(
+        home.path(),
+        &[&["host-set-vault", "fresh.test.example", "--confirm", "--json", "-f", vault.as_str()][..], &ssh[..]]
+            .concat(),
+    );
+    check(set_vault.status.success() && !text(&set_vault).contains("hunter2"), text(&set_vault))?;
+    check(on_host("fresh.test.example", "stat -c %a /root/vault.yaml")?.trim() == "640", "vault mode")?;
+
+    let unset = fleetroll(
+        home.path(),
+        &[&["host-unset-override", "taken.test.example", "--confirm", "--no-audit"][..], &ssh[..]].concat(),
+    );
+    check(text(&unset).contains("OK taken.test.example removed (backup: "), text(&unset))?;
+
+    // Every write is in the audit trail, the chain unbroken, no vault contents.
+    let verify: Value = serde_json::from_slice(&fleetroll(home.path(), &["audit-log", "verify", "--json"]).stdout)?;
+    check(verify["ok"] == true && verify["records"] == 4, verify.to_string())?;
+    let export = text(&fleetroll(home.path(), &["audit-log", "export"]));
+    check(!export.contains("hunter2") && export.contains("\"reason\":\"canary\""), "audited, without secrets")
 }

@@ -6,10 +6,12 @@
 
 pub mod actor;
 pub mod audit;
+pub mod changes;
 pub mod config;
 pub mod gather;
 pub mod hosts;
 pub mod humanhash;
+pub mod override_file;
 pub mod pools;
 pub mod records;
 pub mod script;

@@ -7,6 +7,7 @@
 //! turns every host's outcome into a result: one host failing never stops
 //! the others.
 
+pub mod changes;
 pub mod fanout;
 pub mod gather;
 pub mod ssh;

@@ -9,11 +9,13 @@ use std::future::Future;
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
+use fleetroll_core::changes::{ChangeOutcome, WriteSpec};
 use fleetroll_core::config::StoreLocation;
 use fleetroll_core::gather::FailureClass;
 use fleetroll_core::humanhash::sha256_hex;
 use fleetroll_core::records::HostObservation;
 use fleetroll_core::script::Profile;
+use fleetroll_remote::changes::{Change, ChangeReport, HostChange, apply};
 use fleetroll_remote::gather::{GatherSettings, HostReport, Sinks, gather_hosts};
 use fleetroll_remote::ssh::SshSettings;
 use fleetroll_store::content::ContentStore;
@@ -34,7 +36,7 @@ fn main() {
             if required { "failing" } else { "ignored" }
         );
     }
-    let cases: [(&str, Case); 9] = [
+    let cases: [(&str, Case); 16] = [
         ("role_present_and_missing", role_present_and_missing),
         ("override_with_content_is_stored", override_with_content_is_stored),
         ("puppet_state_json", puppet_state_json),
@@ -44,6 +46,13 @@ fn main() {
         ("unreachable_hung_and_refusing_hosts_fail_distinctly", failing_hosts),
         ("batch_goes_on_past_failures", batch_goes_on_past_failures),
         ("batch_deadline_records_hosts_not_reached", batch_deadline),
+        ("set_override_on_a_host_without_one", set_override_on_a_host_without_one),
+        ("set_override_refused_when_one_exists", set_override_refused_when_one_exists),
+        ("force_replaces_with_a_backup_and_keeps_thirty", force_replaces_with_a_backup_and_keeps_thirty),
+        ("unset_override_with_backup", unset_override_with_backup),
+        ("set_vault_with_mode", set_vault_with_mode),
+        ("puppet_runs_report_exit_and_changes", puppet_runs_report_exit_and_changes),
+        ("dropped_connection_mid_write_leaves_the_old_file", dropped_connection_mid_write_leaves_the_old_file),
     ];
     let trials = cases
         .into_iter()
@@ -322,5 +331,204 @@ fn batch_deadline() -> Result<(), Failed> {
         let not_reached = messages[1..].iter().all(|m| m.contains("batch deadline"));
         check(not_reached, format!("{messages:?}"))?;
         check(h.store.latest_observations().await?.len() == 3, "every host recorded")
+    })
+}
+
+/// Runs `command` on `host` through the fleet's ssh_config and returns stdout.
+fn on_host(fleet: &Fleet, host: &str, command: &str) -> Result<String, Failed> {
+    let output = std::process::Command::new("ssh")
+        .args(fleet.ssh_args())
+        .args(["-o", "BatchMode=yes", host, command])
+        .output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+const OVERRIDE_PATH: &str = "/etc/puppet/ronin_settings";
+const NEW_OVERRIDE: &str =
+    "PUPPET_REPO=\"https://github.com/mozilla-platform-ops/ronin_puppet.git\"\nPUPPET_BRANCH=\"next\"\n";
+
+fn write_override(contents: &str, replace_existing: bool, backup: bool) -> Change {
+    Change::Write {
+        spec: WriteSpec {
+            linux_path: OVERRIDE_PATH.into(),
+            darwin_path: "/opt/puppet_environments/ronin_settings".into(),
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: "auto".into(),
+            backup,
+            replace_existing,
+            sha256: sha256_hex(contents.as_bytes()),
+        },
+        contents: contents.as_bytes().into(),
+    }
+}
+
+async fn change(h: &Harness, hosts: &[String], change: &Change) -> Vec<ChangeReport> {
+    apply(hosts, change, &h.ssh, 10, Duration::from_secs(60), |_| {}).await
+}
+
+fn file_outcome(report: &ChangeReport) -> Result<&ChangeOutcome, Failed> {
+    match &report.result {
+        HostChange::File(outcome) => Ok(outcome),
+        other => Err(format!("{}: {other:?}", report.host).into()),
+    }
+}
+
+fn set_override_on_a_host_without_one() -> Result<(), Failed> {
+    run_case(vec![up("fresh.test.example", vec![role_file(ROLE)])], async |fleet, h| {
+        let reports = change(h, &fleet.names(), &write_override(NEW_OVERRIDE, false, true)).await;
+        let outcome = file_outcome(&reports[0])?;
+        check(*outcome == ChangeOutcome::Written { content_changed: true, backup_path: None }, format!("{outcome:?}"))?;
+        check(on_host(fleet, "fresh.test.example", &format!("cat {OVERRIDE_PATH}"))? == NEW_OVERRIDE, "installed")?;
+        let mode = on_host(fleet, "fresh.test.example", &format!("stat -c '%a %U %G' {OVERRIDE_PATH}"))?;
+        check(mode.trim() == "644 root root", format!("mode {mode}"))?;
+        let again = change(h, &fleet.names(), &write_override(NEW_OVERRIDE, true, true)).await;
+        let outcome = file_outcome(&again[0])?;
+        check(
+            *outcome == ChangeOutcome::Written { content_changed: false, backup_path: None },
+            format!("no change: {outcome:?}"),
+        )
+    })
+}
+
+fn set_override_refused_when_one_exists() -> Result<(), Failed> {
+    let specs = vec![up("taken.test.example", vec![HostFile::new(OVERRIDE_PATH, OVERRIDE, 0o644)])];
+    run_case(specs, async |fleet, h| {
+        let reports = change(h, &fleet.names(), &write_override(NEW_OVERRIDE, false, true)).await;
+        check(*file_outcome(&reports[0])? == ChangeOutcome::Blocked, format!("{:?}", reports[0].result))?;
+        check(on_host(fleet, "taken.test.example", &format!("cat {OVERRIDE_PATH}"))? == OVERRIDE, "untouched")
+    })
+}
+
+fn force_replaces_with_a_backup_and_keeps_thirty() -> Result<(), Failed> {
+    let mut files = vec![HostFile::new(OVERRIDE_PATH, OVERRIDE, 0o644)];
+    // Older backups than any made now, more than the thirty kept.
+    files.extend(
+        (0..35).map(|i| {
+            HostFile::new(format!("{OVERRIDE_PATH}.bak.2025010{}T0000{:02}Z", i / 30 + 1, i % 30), "old", 0o644)
+        }),
+    );
+    run_case(vec![up("forced.test.example", files)], async |fleet, h| {
+        let reports = change(h, &fleet.names(), &write_override(NEW_OVERRIDE, true, true)).await;
+        let ChangeOutcome::Written { content_changed: true, backup_path: Some(backup) } = file_outcome(&reports[0])?
+        else {
+            return Err(format!("{:?}", reports[0].result).into());
+        };
+        check(
+            on_host(fleet, "forced.test.example", &format!("cat {backup}"))? == OVERRIDE,
+            "the backup holds the old file",
+        )?;
+        check(on_host(fleet, "forced.test.example", &format!("cat {OVERRIDE_PATH}"))? == NEW_OVERRIDE, "replaced")?;
+        let backups = on_host(fleet, "forced.test.example", &format!("ls -1 {OVERRIDE_PATH}.bak.* | sort"))?;
+        let backups: Vec<&str> = backups.lines().collect();
+        check(backups.len() == 30, format!("{} backups kept", backups.len()))?;
+        check(
+            backups.contains(&backup.as_str()) && !backups.iter().any(|b| b.ends_with("20250101T000000Z")),
+            "the oldest went",
+        )
+    })
+}
+
+fn unset_override_with_backup() -> Result<(), Failed> {
+    let specs = vec![up("unset.test.example", vec![HostFile::new(OVERRIDE_PATH, OVERRIDE, 0o644)])];
+    run_case(specs, async |fleet, h| {
+        let remove = Change::Remove {
+            linux_path: OVERRIDE_PATH.into(),
+            darwin_path: "/opt/puppet_environments/ronin_settings".into(),
+            backup: true,
+        };
+        let first = change(h, &fleet.names(), &remove).await;
+        let ChangeOutcome::Removed { removed: true, backup_path: Some(backup) } = file_outcome(&first[0])? else {
+            return Err(format!("{:?}", first[0].result).into());
+        };
+        check(on_host(fleet, "unset.test.example", &format!("cat {backup}"))? == OVERRIDE, "backed up")?;
+        check(
+            on_host(fleet, "unset.test.example", &format!("test -e {OVERRIDE_PATH} || echo gone"))?.trim() == "gone",
+            "removed",
+        )?;
+        let second = change(h, &fleet.names(), &remove).await;
+        let outcome = file_outcome(&second[0])?;
+        check(*outcome == ChangeOutcome::Removed { removed: false, backup_path: None }, format!("{outcome:?}"))
+    })
+}
+
+fn set_vault_with_mode() -> Result<(), Failed> {
+    run_case(vec![up("vault.test.example", vec![role_file(ROLE)])], async |fleet, h| {
+        let vault = Change::Write {
+            spec: WriteSpec {
+                linux_path: "/root/vault.yaml".into(),
+                darwin_path: "/var/root/vault.yaml".into(),
+                mode: "0640".into(),
+                owner: "root".into(),
+                group: "auto".into(),
+                backup: true,
+                replace_existing: true,
+                sha256: sha256_hex(VAULT.as_bytes()),
+            },
+            contents: VAULT.as_bytes().into(),
+        };
+        let reports = change(h, &fleet.names(), &vault).await;
+        check(file_outcome(&reports[0])?.is_ok(), format!("{:?}", reports[0].result))?;
+        let audited = h.gather(&fleet.names(), Profile::default()).await;
+        let meta = audited[0].audit.observed.vault_meta.clone().ok_or("vault metadata")?;
+        check(meta.mode == "640", format!("{meta:?}"))
+    })
+}
+
+fn puppet_runs_report_exit_and_changes() -> Result<(), Failed> {
+    let wrapper = |code: i32| {
+        format!("#!/bin/sh\nprintf '\\033[0;32mNotice: run %s\\033[0m\\n' \"$FLEETROLL_SINGLE_RUN\"\nexit {code}\n")
+    };
+    let specs = vec![
+        up("pp-ok.test.example", vec![HostFile::new("/opt/fleetroll-test/run-puppet.sh", wrapper(2), 0o755)]),
+        up("pp-fail.test.example", vec![HostFile::new("/opt/fleetroll-test/run-puppet.sh", wrapper(1), 0o755)]),
+    ];
+    run_case(specs, async |fleet, h| {
+        let run = Change::RunPuppet { wrapper: "/opt/fleetroll-test/run-puppet.sh".into() };
+        let reports = change(h, &fleet.names(), &run).await;
+        let runs: Vec<_> = reports
+            .iter()
+            .map(|r| match &r.result {
+                HostChange::Puppet(run) => Ok(run.clone()),
+                other => Err(format!("{other:?}")),
+            })
+            .collect::<Result<_, _>>()?;
+        check(runs[0].ok && runs[0].changes_applied && runs[0].puppet_exit == Some(2), format!("{:?}", runs[0]))?;
+        check(runs[0].output.contains("\u{1b}[0;32mNotice: run 1"), format!("colours kept: {:?}", runs[0].output))?;
+        check(!runs[1].ok && runs[1].puppet_exit == Some(1), format!("{:?}", runs[1]))?;
+        check(
+            runs[1].failure.as_ref().is_some_and(|f| f.class == FailureClass::Remote),
+            "a failed run is a remote failure",
+        )
+    })
+}
+
+/// The client dies halfway through sending the new contents: the host must
+/// keep its old file whole.
+fn dropped_connection_mid_write_leaves_the_old_file() -> Result<(), Failed> {
+    let specs = vec![up("drop.test.example", vec![HostFile::new(OVERRIDE_PATH, OVERRIDE, 0o644)])];
+    run_case(specs, async |fleet, _h| {
+        use tokio::io::AsyncWriteExt as _;
+        let big = format!("{NEW_OVERRIDE}{}", "# padding\n".repeat(50_000));
+        let Change::Write { spec, .. } = write_override(&big, true, true) else { unreachable!() };
+        let command = fleetroll_core::script::unix_command(&fleetroll_core::changes::write_script(&spec));
+        let mut child = tokio::process::Command::new("ssh")
+            .args(fleet.ssh_args())
+            .args(["-o", "BatchMode=yes", "drop.test.example", &command])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        let mut stdin = child.stdin.take().ok_or("stdin")?;
+        stdin.write_all(&big.as_bytes()[..big.len() / 2]).await?;
+        stdin.flush().await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        child.kill().await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        check(
+            on_host(fleet, "drop.test.example", &format!("cat {OVERRIDE_PATH}"))? == OVERRIDE,
+            "the old file is intact",
+        )?;
+        let leftovers = on_host(fleet, "drop.test.example", "ls -a /etc/puppet | grep -c fleetroll.tmp || true")?;
+        check(leftovers.trim() == "0", format!("{} temporary files left", leftovers.trim()))
     })
 }

@@ -21,7 +21,7 @@ use crate::settings::open_store;
 pub async fn run(settings: &Settings, args: &GatherHostArgs) -> anyhow::Result<ExitCode> {
     let (hosts, from_file) = hosts_of(&args.target)?;
     let gather = GatherSettings {
-        ssh: ssh_settings(&args.ssh, &settings.home)?,
+        ssh: ssh_settings(&args.ssh, &settings.home, DEFAULT_TIMEOUT)?,
         workers: args.workers as usize,
         batch_timeout: Duration::from_secs(args.batch_timeout),
         with_content: !args.no_content,
@@ -56,6 +56,28 @@ pub async fn run(settings: &Settings, args: &GatherHostArgs) -> anyhow::Result<E
     Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// Audits `hosts` quietly (after a change) and returns how many succeeded.
+pub async fn reaudit(
+    settings: &Settings,
+    store: &fleetroll_store::Store,
+    hosts: &[String],
+    ssh: SshSettings,
+    workers: usize,
+) -> anyhow::Result<usize> {
+    let gather = GatherSettings {
+        ssh: SshSettings { timeout: Duration::from_secs(DEFAULT_TIMEOUT), ..ssh },
+        workers,
+        batch_timeout: Duration::from_secs(600),
+        with_content: true,
+        profile: settings.profile.clone(),
+    };
+    let overrides = ContentStore::overrides(&settings.home);
+    let vaults = ContentStore::vaults(&settings.home);
+    let sinks = Sinks { store, overrides: &overrides, vaults: &vaults };
+    let reports = gather_hosts(hosts, &gather, &sinks, |_, _| {}).await?;
+    Ok(reports.iter().filter(|r| r.audit.is_ok()).count())
+}
+
 /// The hosts HOST_OR_FILE names, and whether it was a file.
 fn hosts_of(target: &str) -> anyhow::Result<(Vec<String>, bool)> {
     match classify_single_arg(target, Path::new(target).is_file())? {
@@ -69,7 +91,10 @@ fn hosts_of(target: &str) -> anyhow::Result<(Vec<String>, bool)> {
     }
 }
 
-pub fn ssh_settings(args: &SshArgs, home: &Path) -> anyhow::Result<SshSettings> {
+/// Seconds one host may take by default.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+
+pub fn ssh_settings(args: &SshArgs, home: &Path, default_timeout: u64) -> anyhow::Result<SshSettings> {
     let mut options = Vec::new();
     for option in &args.ssh_options {
         let words = shlex::split(option).with_context(|| format!("--ssh-option {option:?} has unbalanced quotes"))?;
@@ -79,7 +104,7 @@ pub fn ssh_settings(args: &SshArgs, home: &Path) -> anyhow::Result<SshSettings> 
     Ok(SshSettings {
         options,
         connect_timeout: args.connect_timeout,
-        timeout: Duration::from_secs(args.timeout),
+        timeout: Duration::from_secs(args.timeout.unwrap_or(default_timeout)),
         control_dir,
         ..SshSettings::default()
     })

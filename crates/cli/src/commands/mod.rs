@@ -4,6 +4,7 @@ mod audit_log;
 mod config;
 mod debug_script;
 mod gather_host;
+mod host_change;
 mod maintain;
 mod show_content;
 mod status;
@@ -24,6 +25,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ShowOverride(args) => show_content::run(&show_content::overrides(&settings), &args),
         Command::ShowVault(args) => show_content::run(&show_content::vaults(&settings), &args),
         Command::DebugHostScript(args) => debug_script::run(&settings, &args),
+        Command::HostSetOverride(args) => host_change::set_override(&settings, &args).await,
+        Command::HostSetVault(args) => host_change::set_vault(&settings, &args).await,
+        Command::HostUnsetOverride(args) => host_change::unset_override(&settings, &args).await,
+        Command::HostRunPuppet(args) => host_change::run_puppet(&settings, &args).await,
         Command::Status(args) => status::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
