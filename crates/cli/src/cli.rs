@@ -84,6 +84,18 @@ pub enum Command {
     HostRunPuppet(RunPuppetArgs),
     /// Show where data lives and what the store holds.
     Status(JsonArgs),
+    /// Add a note to a host (shown by host-monitor until cleared).
+    NoteAdd(NoteAddArgs),
+    /// Clear a host's notes.
+    NoteClear(NoteClearArgs),
+    /// Show a host's notes since the last clear.
+    ShowNotes(ShowNotesArgs),
+    /// Is the stored picture of the fleet recent enough to act on? Exit 0 only when fresh.
+    ///
+    /// A host is fresh when its newest good observation is at most
+    /// --stale-threshold old; the fleet is fresh when at least --min-fresh-pct
+    /// of its hosts are. Statuses: fresh, stale, no_data.
+    DataFreshness(FreshnessArgs),
     /// Compact the store (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM ANALYZE).
     ///
     /// A dry run unless --confirm: it then only measures and lists the steps.
@@ -203,6 +215,59 @@ pub struct RunPuppetArgs {
     /// The wrapper to run on the hosts.
     #[arg(long, default_value = "run-puppet.sh")]
     pub wrapper: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteAddArgs {
+    /// A fully qualified host name.
+    pub host: String,
+    /// The note.
+    pub text: String,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteClearArgs {
+    /// A fully qualified host name.
+    pub host: String,
+    /// Why the notes no longer apply.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowNotesArgs {
+    /// A fully qualified host name.
+    pub host: String,
+    /// Show at most this many (the newest).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Show every record, clears included.
+    #[arg(long, short = 'i')]
+    pub include_cleared: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FreshnessArgs {
+    /// A host list file; the hosts it names are assessed.
+    #[arg(value_name = "HOSTS_FILE", required_unless_present = "all", conflicts_with = "all")]
+    pub file: Option<std::path::PathBuf>,
+    /// Assess every host in the store.
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// Seconds after which a host's newest good observation is stale.
+    #[arg(long, value_name = "S", default_value_t = fleetroll_core::freshness::DEFAULT_STALE_THRESHOLD_S)]
+    pub stale_threshold: i64,
+    /// The share of fresh hosts (percent) the fleet needs to be fresh.
+    #[arg(long, value_name = "N", default_value_t = fleetroll_core::freshness::DEFAULT_MIN_FRESH_PCT)]
+    pub min_fresh_pct: f64,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 #[derive(Debug, Args)]

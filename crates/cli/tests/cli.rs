@@ -130,3 +130,47 @@ fn mvp_audit_log_imports_exports_and_verifies() {
     let reverified = json_of(&fleetroll(other.path(), &["audit-log", "verify", "--json"], &[]));
     assert_eq!(reverified["head_hash"], verified["head_hash"]);
 }
+
+#[test]
+fn notes_add_clear_and_show() {
+    let home = tempfile::tempdir().unwrap();
+    let host = "t-linux64-ms-001.test.releng.mdc1.mozilla.com";
+    for note in ["RMA open", "disk replaced"] {
+        assert!(fleetroll(home.path(), &["note-add", host, note], &[]).status.success());
+    }
+    let shown = json_of(&fleetroll(home.path(), &["show-notes", host, "--json"], &[]));
+    assert_eq!(shown.as_array().unwrap().len(), 2);
+    assert_eq!(shown[1]["note"], "disk replaced");
+    assert_eq!(shown[1]["actor"], "tester");
+    assert!(fleetroll(home.path(), &["note-clear", host, "--reason", "fixed"], &[]).status.success());
+    let after = String::from_utf8(fleetroll(home.path(), &["show-notes", host], &[]).stdout).unwrap();
+    assert_eq!(after.trim(), format!("No notes for {host}"));
+    let all = json_of(&fleetroll(home.path(), &["show-notes", host, "-i", "--json"], &[]));
+    assert_eq!(all[2]["action"], "host.note_clear");
+    let short = fleetroll(home.path(), &["note-add", "ms001", "x"], &[]);
+    assert_eq!(short.status.code(), Some(2));
+    assert!(stderr(&short).contains("not a fully qualified host name"));
+}
+
+#[test]
+fn data_freshness_without_data_is_no_data_and_exit_one() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fleetroll(home.path(), &["data-freshness", "--all", "--json"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["status"], "no_data");
+    for key in [
+        "host_source",
+        "most_recent_ok_ts",
+        "ok_age_seconds",
+        "ok_age_human",
+        "hosts_total",
+        "hosts_with_ok",
+        "hosts_fresh",
+        "fresh_pct",
+        "min_fresh_pct",
+        "stale_threshold_seconds",
+    ] {
+        assert!(report.get(key).is_some(), "{key} missing from {report}");
+    }
+}

@@ -29,8 +29,47 @@ pub fn to_mvp(ts: Timestamp) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
+/// The smallest unit [`humanize_duration`] shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinUnit {
+    Seconds,
+    /// Under a minute shows as `<1m` (ages of data, where seconds are noise).
+    Minutes,
+}
+
+/// Durations as the monitor shows them (reference §8.2): `59s`, `59m`,
+/// `2h 02m`, `1d 01h`; negative clamps to zero; `None` is `-`.
+pub fn humanize_duration(seconds: Option<i64>, min_unit: MinUnit) -> String {
+    let Some(seconds) = seconds else { return "-".to_owned() };
+    let s = seconds.max(0);
+    match s {
+        _ if s < 60 && min_unit == MinUnit::Minutes => "<1m".to_owned(),
+        _ if s < 60 => format!("{s}s"),
+        _ if s < 3600 => format!("{}m", s / 60),
+        _ if s < 86_400 => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// §9.1 item 13.
+    #[test]
+    fn humanized_durations() {
+        let cases = [
+            (Some(59), MinUnit::Seconds, "59s"),
+            (Some(3599), MinUnit::Seconds, "59m"),
+            (Some(7325), MinUnit::Seconds, "2h 02m"),
+            (Some(90061), MinUnit::Seconds, "1d 01h"),
+            (Some(30), MinUnit::Minutes, "<1m"),
+            (Some(-10), MinUnit::Seconds, "0s"),
+            (None, MinUnit::Seconds, "-"),
+        ];
+        for (seconds, unit, text) in cases {
+            assert_eq!(humanize_duration(seconds, unit), text, "{seconds:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -19,6 +19,7 @@ pub mod content;
 mod error;
 mod keyed;
 mod maintain;
+mod notes;
 mod record;
 
 use std::path::PathBuf;
@@ -90,6 +91,8 @@ impl Dialect {
     /// order. SQLite gets anonymous `?`: sqlx looks up the name of every
     /// numbered parameter, and SQLite finds a name by a linear scan, which made
     /// a 2,000-parameter insert quadratic (a tenth of a batch write's time).
+    /// Never mix these with `$n` in one statement: sqlx numbers anonymous
+    /// parameters by its own count, not SQLite's.
     fn param(self, n: usize) -> String {
         match self {
             Dialect::Sqlite => "?".to_owned(),

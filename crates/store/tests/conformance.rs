@@ -108,6 +108,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         audit_tampering_is_detected,
         audit_truncation_is_detected,
         audit_concurrent_appends_never_fork,
+        notes_read_back_per_host_in_order,
         maintain_dry_run_changes_nothing,
         maintain_compacts,
     ]
@@ -420,6 +421,31 @@ async fn audit_concurrent_appends_never_fork(db: &TestDb) {
     }
     let verified = stores[0].verify_audit().await.unwrap().unwrap();
     assert_eq!(verified.records, 160);
+}
+
+async fn notes_read_back_per_host_in_order(db: &TestDb) {
+    use fleetroll_core::notes::{NoteKind, NoteRecord, current_note};
+    let store = db.open(10).await;
+    let note = |host: &str, minute: i64, kind: NoteKind| NoteRecord {
+        host: host.into(),
+        ts: at(minute),
+        actor: "ops".into(),
+        kind,
+    };
+    let records = [
+        note("a.example", 1, NoteKind::Add { note: "RMA open".into() }),
+        note("b.example", 1, NoteKind::Add { note: "flaky disk".into() }),
+        note("a.example", 2, NoteKind::Clear { reason: Some("fixed".into()) }),
+        note("a.example", 3, NoteKind::Add { note: "reimaged".into() }),
+        note("a.example", 3, NoteKind::Add { note: "watching".into() }),
+    ];
+    for record in &records {
+        store.add_note(record).await.unwrap();
+    }
+    let notes = store.notes().await.unwrap();
+    assert_eq!(notes["a.example"], [records[0].clone(), records[2].clone(), records[3].clone(), records[4].clone()]);
+    assert_eq!(current_note(&notes["a.example"]).as_deref(), Some("(2) watching"));
+    assert_eq!(current_note(&notes["b.example"]).as_deref(), Some("flaky disk"));
 }
 
 async fn maintain_dry_run_changes_nothing(db: &TestDb) {

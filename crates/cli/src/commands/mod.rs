@@ -3,9 +3,11 @@
 mod audit_log;
 mod config;
 mod debug_script;
+mod freshness;
 mod gather_host;
 mod host_change;
 mod maintain;
+mod notes;
 mod show_content;
 mod status;
 
@@ -30,6 +32,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::HostUnsetOverride(args) => host_change::unset_override(&settings, &args).await,
         Command::HostRunPuppet(args) => host_change::run_puppet(&settings, &args).await,
         Command::Status(args) => status::run(&settings, &args).await,
+        Command::NoteAdd(args) => notes::add(&settings, &args).await,
+        Command::NoteClear(args) => notes::clear(&settings, &args).await,
+        Command::ShowNotes(args) => notes::show(&settings, &args).await,
+        Command::DataFreshness(args) => freshness::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Export(args)) => audit_log::export(&settings, &args).await,
