@@ -5,14 +5,17 @@
 //! `cargo bench -p fleetroll-remote --bench gather` (as root; needs sshd,
 //! see crates/testhosts). `FLEETROLL_BENCH_HOSTS` sets the fleet size
 //! (default 120) and `FLEETROLL_BENCH_WORKERS` the parallelism (default 10).
-//! Prints one line.
+//! Prints one line for gather-host, and one for setting an override on the
+//! same hosts with 32 at a time (what `host-set-override --workers 32` does).
 
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fleetroll_core::changes::WriteSpec;
 use fleetroll_core::config::StoreLocation;
 use fleetroll_core::script::{self, Profile, ScriptOptions};
+use fleetroll_remote::changes::{Change, apply};
 use fleetroll_remote::gather::{GatherSettings, Sinks, gather_hosts};
 use fleetroll_remote::ssh::SshSettings;
 use fleetroll_store::content::ContentStore;
@@ -35,6 +38,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let line = runtime.block_on(measure(&fleet, workers));
     println!("{line}");
+    println!("{}", runtime.block_on(measure_set_override(&fleet)));
 }
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -186,5 +190,45 @@ async fn measure(fleet: &Fleet, workers: usize) -> String {
         own_cpu * 100.0 / (own_cpu + ssh_cpu).max(f64::EPSILON),
         reuse.as_secs_f64(),
         n / reuse.as_secs_f64(),
+    )
+}
+
+/// Installs a new override on every host (replacing any, with backups),
+/// 32 at a time, as `host-set-override --workers 32 --force` does.
+async fn measure_set_override(fleet: &Fleet) -> String {
+    const WORKERS: usize = 32;
+    let hosts = fleet.names();
+    let contents =
+        "PUPPET_REPO=\"https://github.com/mozilla-platform-ops/ronin_puppet.git\"\nPUPPET_BRANCH=\"bench\"\n";
+    let change = Change::Write {
+        spec: WriteSpec {
+            linux_path: "/etc/puppet/ronin_settings".into(),
+            darwin_path: "/opt/puppet_environments/ronin_settings".into(),
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: "auto".into(),
+            backup: true,
+            replace_existing: true,
+            sha256: fleetroll_core::humanhash::sha256_hex(contents.as_bytes()),
+        },
+        contents: contents.as_bytes().into(),
+    };
+    let ssh = SshSettings { options: fleet.ssh_args(), timeout: Duration::from_secs(120), ..SshSettings::default() };
+    let (self_before, children_before) = cpu_seconds();
+    let started = Instant::now();
+    let reports = apply(&hosts, &change, &ssh, WORKERS, Duration::from_secs(600), |_| {}).await;
+    let took = started.elapsed();
+    let (self_after, children_after) = cpu_seconds();
+    assert!(reports.iter().all(|r| r.result.is_ok()), "every host takes the override");
+    let n = hosts.len() as f64;
+    let own_cpu = self_after - self_before;
+    let ssh_cpu = children_after - children_before;
+    format!(
+        "set-override/sshd {} hosts, {WORKERS} at a time: {:.2} s ({:.1} hosts/s), fleetroll CPU {:.2} ms/host = {:.1}% of fleetroll+ssh CPU",
+        hosts.len(),
+        took.as_secs_f64(),
+        n / took.as_secs_f64(),
+        own_cpu * 1000.0 / n,
+        own_cpu * 100.0 / (own_cpu + ssh_cpu).max(f64::EPSILON),
     )
 }
