@@ -54,6 +54,21 @@ pub enum Command {
     /// Every failure is recorded, classed as connection, auth, timeout, remote
     /// or protocol. Exit 1 if any host failed.
     GatherHost(GatherHostArgs),
+    /// Fetch the hosts' Taskcluster workers (last active, quarantine, latest task) and store them.
+    ///
+    /// Each host's pool comes from its stored role (the role→pool table;
+    /// `[taskcluster.roles]` in config.toml adds to it), Windows pools from the
+    /// worker-types list, and WORKER_TYPE_OVERRIDE from its stored override.
+    /// Then gather-gh runs (at most hourly) unless --no-gh. Exit 1 on problems.
+    GatherTc(crate::commands::taskcluster::GatherTcArgs),
+    /// Fetch the Puppet repository's branch heads (and those of stored overrides) and Windows pool hashes.
+    GatherGh(crate::commands::taskcluster::GatherGhArgs),
+    /// gather-host, then gather-tc, then gather-gh.
+    Gather(crate::commands::taskcluster::GatherArgs),
+    /// Quarantine hosts' workers in Taskcluster (a dry run unless --confirm; audited).
+    Quarantine(crate::commands::taskcluster::QuarantineArgs),
+    /// Lift hosts' Taskcluster quarantine (a dry run unless --confirm; audited).
+    Unquarantine(crate::commands::taskcluster::QuarantineArgs),
     /// Print a stored override by SHA-256 prefix or 2-word human hash.
     ShowOverride(ShowArgs),
     /// Print a stored vault by SHA-256 prefix, 2-word human hash or symlink name.

@@ -10,6 +10,7 @@
 
 mod cli;
 mod commands;
+mod host_args;
 mod output;
 mod settings;
 

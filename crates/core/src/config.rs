@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub store: StoreSection,
     #[serde(default)]
     pub github: GithubSection,
+    #[serde(default)]
+    pub taskcluster: TaskclusterSection,
     /// Where hosts keep the files the audit reads, per OS (`[paths.linux]`,
     /// `[paths.darwin]`); the MVP's paths by default.
     #[serde(default)]
@@ -44,11 +46,43 @@ pub struct StoreSection {
     pub busy_timeout_ms: Option<u64>,
 }
 
-/// The MVP's `[github] api_token`, kept so its users' files still load.
+/// `[github]`: the MVP's `api_token` (kept so its users' files still load)
+/// and the API's base URL.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct GithubSection {
     pub api_token: Option<Secret>,
+    pub api_url: Option<String>,
+}
+
+/// `[taskcluster]`: where the deployment is, how to sign requests, how hard
+/// to ask, and roles to add to (or change in) the MVP's role→pool table.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TaskclusterSection {
+    pub root_url: Option<String>,
+    /// A JSON file `{"clientId": …, "accessToken": …}` (the MVP's `~/.tc_token`).
+    pub credentials_file: Option<PathBuf>,
+    pub concurrency: Option<usize>,
+    /// Ask for each worker's latest task run (one request per worker).
+    pub task_runs: Option<bool>,
+    #[serde(default)]
+    pub roles: Option<crate::pools::RoleMap>,
+}
+
+/// The Firefox CI deployment, which the MVP's hosts serve.
+pub const DEFAULT_TASKCLUSTER_ROOT_URL: &str = "https://firefox-ci-tc.services.mozilla.com";
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+
+/// Taskcluster settings in force.
+#[derive(Clone, Debug)]
+pub struct TaskclusterSettings {
+    pub root_url: String,
+    pub credentials_file: Option<PathBuf>,
+    pub concurrency: usize,
+    pub task_runs: bool,
+    /// The MVP's table with the configured roles on top.
+    pub roles: crate::pools::RoleMap,
 }
 
 /// A string that is never printed: database URLs carry passwords, tokens are
@@ -205,6 +239,8 @@ pub struct Settings {
     pub retention: u32,
     pub busy_timeout: Duration,
     pub github_token: Option<Secret>,
+    pub github_api_url: String,
+    pub taskcluster: TaskclusterSettings,
     pub profile: crate::script::Profile,
 }
 
@@ -227,6 +263,16 @@ impl Settings {
             retention,
             busy_timeout: Duration::from_millis(file.store.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS)),
             github_token: file.github.api_token,
+            github_api_url: file.github.api_url.unwrap_or_else(|| DEFAULT_GITHUB_API_URL.to_owned()),
+            taskcluster: TaskclusterSettings {
+                root_url: file.taskcluster.root_url.unwrap_or_else(|| DEFAULT_TASKCLUSTER_ROOT_URL.to_owned()),
+                credentials_file: file.taskcluster.credentials_file,
+                concurrency: file.taskcluster.concurrency.unwrap_or(16).max(1),
+                task_runs: file.taskcluster.task_runs.unwrap_or(true),
+                roles: crate::pools::RoleMap::with(
+                    &file.taskcluster.roles.unwrap_or_else(|| crate::pools::RoleMap(Default::default())),
+                ),
+            },
             profile: file.paths,
         })
     }
@@ -271,6 +317,17 @@ mod tests {
         assert_eq!(file.paths.darwin, crate::script::Profile::default().darwin);
         let err = parse_file("[paths.linux]\nrole = \"/x\"\n").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("paths.linux"), "{err}");
+    }
+
+    #[test]
+    fn taskcluster_section_adds_roles_to_the_mvp_table() {
+        let text = "[taskcluster]\nroot_url = \"http://127.0.0.1:9\"\n[taskcluster.roles.new_role]\nworker_type = \"new-pool\"\n";
+        let settings = Settings::resolve("/h".into(), parse_file(text).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(settings.taskcluster.root_url, "http://127.0.0.1:9");
+        assert_eq!(settings.taskcluster.roles.0["new_role"].worker_type, "new-pool");
+        assert!(settings.taskcluster.roles.0.contains_key("gecko_t_linux_talos"), "the MVP's roles stay");
+        let err = parse_file("[taskcluster.roles.r]\nworker = \"x\"\n").unwrap_err();
+        assert!(err.key.as_deref().is_some_and(|k| k.starts_with("taskcluster.roles")), "{err}");
     }
 
     #[test]

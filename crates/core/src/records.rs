@@ -39,8 +39,15 @@ pub struct TcWorker {
     pub host: String,
     pub ts: Timestamp,
     pub worker_id: String,
+    /// The worker's group (its datacenter); with the id, its identity in
+    /// Taskcluster and in Pulse messages.
+    #[serde(default)]
+    pub worker_group: Option<String>,
     pub provisioner: String,
     pub worker_type: String,
+    /// When the worker first claimed a task.
+    #[serde(default)]
+    pub first_claim: Option<Timestamp>,
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]

@@ -2,11 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use chrono::Utc;
 use fleetroll_core::config::Settings;
 use fleetroll_core::freshness::{Status, assess};
-use fleetroll_core::hosts::parse_host_list;
 
 use crate::cli::FreshnessArgs;
 use crate::output::print_json;
@@ -18,10 +16,9 @@ pub async fn run(settings: &Settings, args: &FreshnessArgs) -> anyhow::Result<Ex
     store.close().await;
     let (source, hosts): (String, Vec<String>) = match &args.file {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("cannot read host list {}", path.display()))?;
-            let hosts = parse_host_list(&text).with_context(|| format!("host list {}", path.display()))?;
-            (path.display().to_string(), hosts)
+            let path = path.display().to_string();
+            let hosts = crate::host_args::read_list(&path)?;
+            (path, hosts)
         }
         None => ("--all".to_owned(), latest.keys().cloned().collect()),
     };

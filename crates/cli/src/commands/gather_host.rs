@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use fleetroll_core::config::Settings;
 use fleetroll_core::gather::{BatchSummary, summarize};
-use fleetroll_core::hosts::{HostArg, classify_single_arg, parse_host_list};
 use fleetroll_remote::gather::{GatherSettings, HostReport, Sinks, gather_hosts};
 use fleetroll_remote::ssh::SshSettings;
 use fleetroll_store::content::ContentStore;
@@ -19,7 +18,7 @@ use crate::output::print_json;
 use crate::settings::open_store;
 
 pub async fn run(settings: &Settings, args: &GatherHostArgs) -> anyhow::Result<ExitCode> {
-    let (hosts, from_file) = hosts_of(&args.target)?;
+    let (hosts, from_file) = crate::host_args::single(&args.target)?;
     let gather = GatherSettings {
         ssh: ssh_settings(&args.ssh, &settings.home, DEFAULT_TIMEOUT)?,
         workers: args.workers as usize,
@@ -76,19 +75,6 @@ pub async fn reaudit(
     let sinks = Sinks { store, overrides: &overrides, vaults: &vaults };
     let reports = gather_hosts(hosts, &gather, &sinks, |_, _| {}).await?;
     Ok(reports.iter().filter(|r| r.audit.is_ok()).count())
-}
-
-/// The hosts HOST_OR_FILE names, and whether it was a file.
-fn hosts_of(target: &str) -> anyhow::Result<(Vec<String>, bool)> {
-    match classify_single_arg(target, Path::new(target).is_file())? {
-        HostArg::Host(host) => Ok((vec![host], false)),
-        HostArg::File(path) => {
-            let text = std::fs::read(&path).with_context(|| format!("cannot read host list {path}"))?;
-            let text = String::from_utf8(text).with_context(|| format!("host list {path} is not UTF-8"))?;
-            let hosts = parse_host_list(&text).with_context(|| format!("host list {path}"))?;
-            Ok((hosts, true))
-        }
-    }
 }
 
 /// Seconds one host may take by default.

@@ -13,7 +13,6 @@ use fleetroll_core::audit::AuditEntry;
 use fleetroll_core::changes::{ChangeOutcome, WriteSpec};
 use fleetroll_core::config::Settings;
 use fleetroll_core::gather::Observed;
-use fleetroll_core::hosts::{ResolvedHosts, parse_host_list, resolve_host_args};
 use fleetroll_core::humanhash::sha256_hex;
 use fleetroll_core::override_file;
 use fleetroll_remote::changes::{Change, ChangeReport, HostChange, apply};
@@ -49,7 +48,7 @@ pub async fn set_override(settings: &Settings, args: &SetFileArgs) -> anyhow::Re
     if let Err(failure) = check_override(&args.from_file, &contents) {
         return refuse(&failure);
     }
-    let hosts = resolve_hosts(&args.change.targets)?;
+    let hosts = crate::host_args::many(&args.change.targets)?;
     let store = open_store(settings).await?;
     let observed = latest_observed(&store, &hosts).await?;
     let sha = sha256_hex(&contents);
@@ -90,7 +89,7 @@ pub async fn set_vault(settings: &Settings, args: &SetFileArgs) -> anyhow::Resul
     if let Err(err) = override_file::validate_vault(&contents) {
         return refuse(&format!("{}: {err}", args.from_file.display()));
     }
-    let hosts = resolve_hosts(&args.change.targets)?;
+    let hosts = crate::host_args::many(&args.change.targets)?;
     let store = open_store(settings).await?;
     let paths = (settings.profile.linux.vault.clone(), settings.profile.darwin.vault.clone());
     // A vault is always replaced: a host has one, and --force has no meaning here.
@@ -101,7 +100,7 @@ pub async fn set_vault(settings: &Settings, args: &SetFileArgs) -> anyhow::Resul
 }
 
 pub async fn unset_override(settings: &Settings, args: &ChangeArgs) -> anyhow::Result<ExitCode> {
-    let hosts = resolve_hosts(&args.targets)?;
+    let hosts = crate::host_args::many(&args.targets)?;
     let store = open_store(settings).await?;
     let (linux_path, darwin_path) = override_paths(settings);
     let plan = Plan {
@@ -116,7 +115,7 @@ pub async fn unset_override(settings: &Settings, args: &ChangeArgs) -> anyhow::R
 }
 
 pub async fn run_puppet(settings: &Settings, args: &RunPuppetArgs) -> anyhow::Result<ExitCode> {
-    let hosts = resolve_hosts(&args.change.targets)?;
+    let hosts = crate::host_args::many(&args.change.targets)?;
     if args.change.targets.iter().any(|t| t.ends_with(".list") && !t.contains("staging")) {
         eprintln!("WARNING: the host list's name does not contain \"staging\"; Puppet runs change hosts in service");
     }
@@ -158,22 +157,6 @@ fn refuse(message: &str) -> anyhow::Result<ExitCode> {
     eprintln!("VALIDATION FAILED: {message}");
     eprintln!("No host was touched.");
     Ok(ExitCode::from(1))
-}
-
-fn resolve_hosts(targets: &[String]) -> anyhow::Result<Vec<String>> {
-    let args: Vec<&str> = targets.iter().map(String::as_str).collect();
-    match resolve_host_args(&args, |arg| Path::new(arg).is_file())? {
-        ResolvedHosts::File(path) => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read host list {path}"))?;
-            Ok(parse_host_list(&text).with_context(|| format!("host list {path}"))?)
-        }
-        ResolvedHosts::Hosts { hosts, expansions } => {
-            for (given, expanded) in expansions {
-                eprintln!("Expanding {given} → {expanded}");
-            }
-            Ok(hosts)
-        }
-    }
 }
 
 async fn latest_observed(store: &Store, hosts: &[String]) -> anyhow::Result<BTreeMap<String, Observed>> {

@@ -10,6 +10,7 @@ mod maintain;
 mod notes;
 mod show_content;
 mod status;
+pub mod taskcluster;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::HostSetVault(args) => host_change::set_vault(&settings, &args).await,
         Command::HostUnsetOverride(args) => host_change::unset_override(&settings, &args).await,
         Command::HostRunPuppet(args) => host_change::run_puppet(&settings, &args).await,
+        Command::GatherTc(args) => taskcluster::gather_tc(&settings, &args).await,
+        Command::GatherGh(args) => taskcluster::gather_gh(&settings, &args).await,
+        Command::Gather(args) => taskcluster::gather(&settings, &args).await,
+        Command::Quarantine(args) => taskcluster::quarantine(&settings, &args, false).await,
+        Command::Unquarantine(args) => taskcluster::quarantine(&settings, &args, true).await,
         Command::Status(args) => status::run(&settings, &args).await,
         Command::NoteAdd(args) => notes::add(&settings, &args).await,
         Command::NoteClear(args) => notes::clear(&settings, &args).await,
