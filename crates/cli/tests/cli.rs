@@ -174,3 +174,55 @@ fn data_freshness_without_data_is_no_data_and_exit_one() {
         assert!(report.get(key).is_some(), "{key} missing from {report}");
     }
 }
+
+/// A GitHub stand-in on loopback: the Puppet repository's `master` head for
+/// the refs listing, 404 for anything else. Answers `requests` connections.
+fn github_stand_in(requests: usize) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let (status, body) =
+                if request_line.contains("/repos/mozilla-platform-ops/ronin_puppet/git/matching-refs/heads") {
+                    (
+                        "200 OK",
+                        format!(
+                            r#"[{{"ref":"refs/heads/master","object":{{"sha":"{}","type":"commit"}}}}]"#,
+                            "a".repeat(40)
+                        ),
+                    )
+                } else {
+                    ("404 Not Found", r#"{"message":"Not Found"}"#.to_owned())
+                };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn gather_gh_uses_the_configured_api_and_throttles() {
+    let home = tempfile::tempdir().unwrap();
+    let api = github_stand_in(2);
+    std::fs::write(home.path().join("config.toml"), format!("[github]\napi_url = \"{api}\"\n")).unwrap();
+    let first = fleetroll(home.path(), &["gather-gh", "--json"], &[]);
+    let report: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(report["branches_written"], 1, "{report} {}", stderr(&first));
+    assert_eq!(first.status.code(), Some(1), "the missing pools file is reported");
+    assert_eq!(json_of(&fleetroll(home.path(), &["status", "--json"], &[]))["rows"]["github_refs"], 1);
+    let again: Value = serde_json::from_slice(&fleetroll(home.path(), &["gather-gh", "--json"], &[]).stdout).unwrap();
+    assert!(again["skipped"].is_object(), "fetched less than an hour ago: {again}");
+}
