@@ -141,6 +141,18 @@ pub struct SshArgs {
     pub reuse_connections: bool,
 }
 
+/// How many hosts at once, and for how long in all.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Hosts worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub workers: u32,
+    /// Seconds for the whole batch; hosts not reached by then are recorded as
+    /// timed out (and, for changes, left unchanged).
+    #[arg(long, value_name = "S", default_value_t = 600)]
+    pub batch_timeout: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct GatherHostArgs {
     /// A host, or a host list file.
@@ -148,12 +160,8 @@ pub struct GatherHostArgs {
     pub target: String,
     #[command(flatten)]
     pub ssh: SshArgs,
-    /// Hosts audited at once.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub workers: u32,
-    /// Seconds for the whole batch; hosts not reached by then are recorded as timed out.
-    #[arg(long, value_name = "S", default_value_t = 600)]
-    pub batch_timeout: u64,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     /// Do not fetch or print override contents.
     #[arg(long)]
     pub no_content: bool,
@@ -176,12 +184,8 @@ pub struct ChangeArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub ssh: SshArgs,
-    /// Hosts changed at once.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub workers: u32,
-    /// Seconds for the whole batch; hosts not reached by then are left unchanged.
-    #[arg(long, value_name = "S", default_value_t = 600)]
-    pub batch_timeout: u64,
+    #[command(flatten)]
+    pub batch: BatchArgs,
     /// Why: recorded in the audit trail.
     #[arg(long)]
     pub reason: Option<String>,

@@ -7,39 +7,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use fleetroll_testhosts::{Behaviour, Fleet, HostFile, HostSpec};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use serde_json::Value;
 
 const OVERRIDE: &str =
     "PUPPET_REPO=\"https://github.com/mozilla-platform-ops/ronin_puppet.git\"\nPUPPET_BRANCH=\"canary\"\n";
 const VAULT: &str = "token: hunter2\n";
 
-/// One scenario; it starts its own fleet.
-type Case = fn() -> Result<(), Failed>;
-
 fn main() {
-    let args = Arguments::from_args();
-    let unavailable = fleetroll_testhosts::available().err();
-    let ignored = unavailable.is_some() && !fleetroll_testhosts::services_required();
-    if let Some(why) = &unavailable {
-        eprintln!("sshd test hosts unavailable: {why}");
-    }
-    let cases: [(&str, Case); 2] = [
+    fleetroll_testhosts::run_cases(&[
         ("gather_host_outputs_and_stored_contents", gather_host_outputs_and_stored_contents),
         ("host_changes_validated_dry_run_first_and_audited", host_changes_validated_dry_run_first_and_audited),
-    ];
-    let trials = cases
-        .into_iter()
-        .map(|(name, case)| {
-            let why = unavailable.clone();
-            Trial::test(name, move || match why {
-                Some(why) => Err(why.into()),
-                None => case(),
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    ]);
 }
 
 fn fleetroll(home: &Path, args: &[&str]) -> Output {

@@ -21,22 +21,10 @@ use fleetroll_remote::ssh::SshSettings;
 use fleetroll_store::content::ContentStore;
 use fleetroll_store::{Store, StoreOptions};
 use fleetroll_testhosts::{Behaviour, Fleet, HostFile, HostSpec};
-use libtest_mimic::{Arguments, Failed, Trial};
-
-/// One test case: it starts its own fleet.
-type Case = fn() -> Result<(), Failed>;
+use libtest_mimic::Failed;
 
 fn main() {
-    let args = Arguments::from_args();
-    let unavailable = fleetroll_testhosts::available().err();
-    let required = fleetroll_testhosts::services_required();
-    if let Some(why) = &unavailable {
-        eprintln!(
-            "sshd test hosts unavailable ({why}): the cases are {}",
-            if required { "failing" } else { "ignored" }
-        );
-    }
-    let cases: [(&str, Case); 16] = [
+    fleetroll_testhosts::run_cases(&[
         ("role_present_and_missing", role_present_and_missing),
         ("override_with_content_is_stored", override_with_content_is_stored),
         ("puppet_state_json", puppet_state_json),
@@ -53,19 +41,7 @@ fn main() {
         ("set_vault_with_mode", set_vault_with_mode),
         ("puppet_runs_report_exit_and_changes", puppet_runs_report_exit_and_changes),
         ("dropped_connection_mid_write_leaves_the_old_file", dropped_connection_mid_write_leaves_the_old_file),
-    ];
-    let trials = cases
-        .into_iter()
-        .map(|(name, case)| {
-            let why = unavailable.clone();
-            Trial::test(name, move || match why {
-                Some(why) => Err(why.into()),
-                None => case(),
-            })
-            .with_ignored_flag(unavailable.is_some() && !required)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    ]);
 }
 
 const ROLE: &str = "gecko_t_linux_2404_talos";

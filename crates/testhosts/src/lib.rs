@@ -757,6 +757,35 @@ impl Keys {
     }
 }
 
+/// A scenario that needs test hosts; it starts its own fleet.
+pub type Case = fn() -> Result<(), libtest_mimic::Failed>;
+
+/// Runs `cases` as the trials of a test binary (`harness = false`) and
+/// exits. Where test hosts cannot run here the trials are reported as
+/// ignored, with the reason on stderr, never as passed; with
+/// `FLEETROLL_REQUIRE_SERVICES=1` they fail instead.
+pub fn run_cases(cases: &[(&'static str, Case)]) -> ! {
+    let args = libtest_mimic::Arguments::from_args();
+    let unavailable = available().err();
+    let required = services_required();
+    if let Some(why) = &unavailable {
+        let outcome = if required { "fail (FLEETROLL_REQUIRE_SERVICES=1)" } else { "are reported as ignored" };
+        eprintln!("sshd test hosts are unavailable ({why}): their cases {outcome}");
+    }
+    let trials = cases
+        .iter()
+        .map(|&(name, case)| {
+            let why = unavailable.clone();
+            libtest_mimic::Trial::test(name, move || match why {
+                Some(why) => Err(format!("test hosts unavailable: {why}").into()),
+                None => case(),
+            })
+            .with_ignored_flag(unavailable.is_some() && !required)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fleetroll_testhosts::{Behaviour, Fleet, HostFile, HostSpec, available, services_required};
-use libtest_mimic::{Arguments, Failed, Trial};
+use fleetroll_testhosts::{Behaviour, Fleet, HostFile, HostSpec};
+use libtest_mimic::Failed;
 
-type Case = fn() -> Result<(), Failed>;
+use fleetroll_testhosts::Case;
 
 const CASES: &[(&str, Case)] = &[
     ("hosts_see_their_own_files", hosts_see_their_own_files),
@@ -29,28 +29,7 @@ const CASES: &[(&str, Case)] = &[
 ];
 
 fn main() {
-    let args = Arguments::from_args();
-    let unavailable = available().err();
-    if let Some(why) = &unavailable {
-        if services_required() {
-            eprintln!("FLEETROLL_REQUIRE_SERVICES=1 and test hosts are unavailable ({why}): the cases will fail");
-        } else {
-            eprintln!("test host cases skipped (reported as ignored): {why}");
-        }
-    }
-    let skip = unavailable.is_some() && !services_required();
-    let trials = CASES
-        .iter()
-        .map(|&(name, case)| {
-            let unavailable = unavailable.clone();
-            Trial::test(name, move || match unavailable {
-                Some(why) => Err(format!("test hosts unavailable: {why}").into()),
-                None => case(),
-            })
-            .with_ignored_flag(skip)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    fleetroll_testhosts::run_cases(CASES);
 }
 
 const DOMAIN: &str = "test.releng.mdc1.mozilla.com";

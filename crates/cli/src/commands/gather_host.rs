@@ -21,8 +21,8 @@ pub async fn run(settings: &Settings, args: &GatherHostArgs) -> anyhow::Result<E
     let (hosts, from_file) = crate::host_args::single(&args.target)?;
     let gather = GatherSettings {
         ssh: ssh_settings(&args.ssh, &settings.home, DEFAULT_TIMEOUT)?,
-        workers: args.workers as usize,
-        batch_timeout: Duration::from_secs(args.batch_timeout),
+        workers: args.batch.workers as usize,
+        batch_timeout: Duration::from_secs(args.batch.batch_timeout),
         with_content: !args.no_content,
         profile: settings.profile.clone(),
     };

@@ -231,8 +231,8 @@ async fn execute(
         &to_change,
         &plan.change,
         &ssh,
-        args.workers as usize,
-        Duration::from_secs(args.batch_timeout),
+        args.batch.workers as usize,
+        Duration::from_secs(args.batch.batch_timeout),
         |report| {
             if !args.json {
                 print_host_line(report, is_batch);
@@ -394,7 +394,7 @@ fn audit_entry(plan: &Plan, report: &ChangeReport) -> AuditEntry {
 /// Re-audits the changed hosts so the store shows their new state; a
 /// failure here is reported, never fatal (the change itself is done).
 async fn reaudit(settings: &Settings, store: &Store, hosts: &[String], ssh: SshSettings, args: &ChangeArgs) {
-    let outcome = gather_host::reaudit(settings, store, hosts, ssh, args.workers as usize).await;
+    let outcome = gather_host::reaudit(settings, store, hosts, ssh, args.batch.workers as usize).await;
     match outcome {
         Ok(count) if !args.json => println!("Audit refreshed for {count} host(s)."),
         Ok(_) => {}
