@@ -15,6 +15,8 @@ pub mod humanhash;
 pub mod notes;
 pub mod override_file;
 pub mod pools;
+pub mod query;
 pub mod records;
+pub mod rows;
 pub mod script;
 pub mod time;
