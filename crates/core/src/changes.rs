@@ -185,6 +185,37 @@ fn last_line(bytes: &[u8]) -> Option<String> {
     String::from_utf8_lossy(bytes).lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_owned())
 }
 
+/// What the last audits say about setting an override on some hosts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OverridePreflight {
+    /// Hosts whose last good audit shows this very override: skipped.
+    pub already_current: Vec<String>,
+    /// Hosts whose last good audit shows another override: refused
+    /// without `--force`.
+    pub has_other_override: Vec<String>,
+}
+
+/// Sorts `hosts` by what their last good audit showed (`current_sha`).
+/// Unlike the MVP, a host already running the new override does not block
+/// the command: it is simply skipped (unless `ignore_state`, when it is
+/// treated as having another override and written again).
+pub fn preflight_override<'a>(
+    hosts: &[String],
+    current_sha: impl Fn(&str) -> Option<&'a str>,
+    new_sha: &str,
+    ignore_state: bool,
+) -> OverridePreflight {
+    let mut preflight = OverridePreflight::default();
+    for host in hosts {
+        match current_sha(host) {
+            Some(sha) if sha == new_sha && !ignore_state => preflight.already_current.push(host.clone()),
+            Some(_) => preflight.has_other_override.push(host.clone()),
+            None => {}
+        }
+    }
+    preflight
+}
+
 /// The Puppet single-run command (the MVP's): run the wrapper once, its
 /// output and errors together, then the marker with its exit status.
 pub fn run_puppet_command(wrapper: &str) -> String {
@@ -337,6 +368,22 @@ mod tests {
         assert_eq!(no_marker.failure.unwrap().class, FailureClass::Protocol);
         let dropped = parse_puppet_run(&raw(Some(255), "", "Connection closed by 10.0.0.1"), "600 s");
         assert_eq!(dropped.failure.unwrap().class, FailureClass::Connection);
+    }
+
+    #[test]
+    fn override_preflight() {
+        let hosts: Vec<String> = ["same", "other", "none", "unknown"].map(String::from).into();
+        let current = |host: &str| match host {
+            "same" => Some("new"),
+            "other" => Some("old"),
+            _ => None,
+        };
+        let plain = preflight_override(&hosts, current, "new", false);
+        assert_eq!(plain.already_current, ["same"]);
+        assert_eq!(plain.has_other_override, ["other"]);
+        let ignoring = preflight_override(&hosts, current, "new", true);
+        assert!(ignoring.already_current.is_empty());
+        assert_eq!(ignoring.has_other_override, ["same", "other"]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::Utc;
 use fleetroll_core::audit::AuditEntry;
-use fleetroll_core::changes::{ChangeOutcome, WriteSpec};
+use fleetroll_core::changes::{self, ChangeOutcome, WriteSpec};
 use fleetroll_core::config::Settings;
 use fleetroll_core::gather::Observed;
 use fleetroll_core::humanhash::sha256_hex;
@@ -52,24 +52,14 @@ pub async fn set_override(settings: &Settings, args: &SetFileArgs) -> anyhow::Re
     let store = open_store(settings).await?;
     let observed = latest_observed(&store, &hosts).await?;
     let sha = sha256_hex(&contents);
-    let with_override: Vec<String> =
-        hosts.iter().filter(|h| observed.get(*h).is_some_and(|o| o.override_sha256.is_some())).cloned().collect();
-    let already_current: Vec<String> = if args.ignore_state {
-        Vec::new()
-    } else {
-        hosts
-            .iter()
-            .filter(|h| observed.get(*h).and_then(|o| o.override_sha256.as_ref()) == Some(&sha))
-            .cloned()
-            .collect()
-    };
-    let blocked: Vec<&String> = with_override.iter().filter(|h| !already_current.contains(h)).collect();
+    let current = |host: &str| observed.get(host).and_then(|o| o.override_sha256.as_deref());
+    let preflight = changes::preflight_override(&hosts, current, &sha, args.ignore_state);
+    let blocked = &preflight.has_other_override;
     if !args.force && !blocked.is_empty() {
-        let list: Vec<&str> = blocked.iter().map(|h| h.as_str()).collect();
         let message = format!(
             "Override already exists on {} host(s): {}. Use --force to overwrite, or host-unset-override to remove it first.",
-            list.len(),
-            list.join(", ")
+            blocked.len(),
+            blocked.join(", ")
         );
         if args.change.confirm {
             anyhow::bail!(message);
@@ -77,8 +67,15 @@ pub async fn set_override(settings: &Settings, args: &SetFileArgs) -> anyhow::Re
         eprintln!("WARNING: {message}");
     }
     let defaults = ("0644", args.force);
-    let plan =
-        file_plan("host.set_override", hosts, already_current, args, &contents, defaults, override_paths(settings))?;
+    let plan = file_plan(
+        "host.set_override",
+        hosts,
+        preflight.already_current,
+        args,
+        &contents,
+        defaults,
+        override_paths(settings),
+    )?;
     let plan = Plan { shown_contents: Some(String::from_utf8_lossy(&contents).into_owned()), ..plan };
     let keep_local = || ContentStore::overrides(&settings.home).put(&contents).map(|_| ());
     execute(settings, &store, &args.change, plan, keep_local, DEFAULT_TIMEOUT).await
