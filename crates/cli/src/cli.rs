@@ -99,7 +99,7 @@ pub enum Command {
     HostRunPuppet(RunPuppetArgs),
     /// Show where data lives and what the store holds.
     Status(JsonArgs),
-    /// Add a note to a host (shown by host-monitor until cleared).
+    /// Add a note to a host (shown until the host's notes are cleared).
     NoteAdd(NoteAddArgs),
     /// Clear a host's notes.
     NoteClear(NoteClearArgs),
@@ -111,7 +111,7 @@ pub enum Command {
     /// --stale-threshold old; the fleet is fresh when at least --min-fresh-pct
     /// of its hosts are. Statuses: fresh, stale, no_data.
     DataFreshness(FreshnessArgs),
-    /// Compact the store (SQLite: WAL checkpoint and VACUUM; PostgreSQL: VACUUM ANALYZE).
+    /// Compact the store (SQLite: VACUUM and a WAL checkpoint; PostgreSQL: VACUUM ANALYZE).
     ///
     /// A dry run unless --confirm: it then only measures and lists the steps.
     Maintain(MaintainArgs),
