@@ -1,1 +1,835 @@
-//! (being written)
+//! The host-monitor's rows: one row per host, built from what the store holds
+//! (reference §8.1–§8.3, §2.4 current era).
+//!
+//! A row is a set of cells, one per column and per filter-only field. Each
+//! cell carries the text shown, the seconds behind it when it is a duration
+//! (so queries compare numbers, not text), and a colour *category* — good,
+//! warn, bad, neutral, or "pick a colour by value" — that the TUI and the web
+//! UI each map to their own colours.
+//!
+//! Three kinds of row (§8.1):
+//! - **UNK**: the host was never audited; audit cells show `?`.
+//! - **FAIL**: the newest audit failed; the cells come from the last good
+//!   audit when there is one, else they are `-`. The REACHABLE column says
+//!   why the newest audit failed either way.
+//! - **OK**: the newest audit succeeded.
+//!
+//! Taskcluster cells (TC_ACT, TC_T_DUR, TC_QUAR, `pool`) and NOTE come from
+//! their own records on every kind of row: a host unreachable over SSH may
+//! still be working tasks, and that is worth seeing.
+//!
+//! Columns follow the TUI's order (the MVP's `--once` swapped PP_EXP and
+//! PP_SHA; one order serves both here), with REACHABLE second so a host that
+//! failed its last audit shows without scrolling.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::gather::{Failure, Observed};
+use crate::hosts::{is_windows_host, short_name};
+use crate::humanhash::{DISPLAY_WORDS, humanize};
+use crate::notes::{NoteRecord, current_note};
+use crate::pools::{HostPuppet, OverrideInfo, PpMatch, RefKey, expected_sha, pp_match, short_sha};
+use crate::records::{BranchRef, HostObservation, TcWorker, WindowsPool};
+use crate::time::{MinUnit, Timestamp, humanize_duration};
+
+/// HEALTHY needs Taskcluster activity more recent than this (§2.4).
+pub const HEALTHY_ACTIVE_WITHIN_S: i64 = 3600;
+
+const HOUR: i64 = 3600;
+const MINUTE: i64 = 60;
+
+/// A column or filter-only field: its header label and its query key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnDef {
+    pub label: &'static str,
+    pub key: &'static str,
+}
+
+const fn col(label: &'static str, key: &'static str) -> ColumnDef {
+    ColumnDef { label, key }
+}
+
+/// The displayed columns, in the TUI's order (PP_SHA before PP_EXP), with
+/// REACHABLE added after HOST.
+pub const COLUMNS: &[ColumnDef] = &[
+    col("HOST", "host"),
+    col("REACHABLE", "reach"),
+    col("OS", "os"),
+    col("ROLE", "role"),
+    col("VLT_SHA", "vlt_sha"),
+    col("OVR_BCH", "sha"),
+    col("UPTIME", "uptime"),
+    col("PP_LAST", "pp_last"),
+    col("PP_SHA", "pp_sha"),
+    col("PP_EXP", "pp_exp"),
+    col("PP_MATCH", "pp_match"),
+    col("TC_ACT", "tc_act"),
+    col("TC_T_DUR", "tc_j_sf"),
+    col("TC_QUAR", "tc_quar"),
+    col("DATA", "data"),
+    col("HEALTHY", "healthy"),
+    col("NOTE", "note"),
+];
+
+/// Fields a query can filter on that are not shown as columns (§8.2),
+/// including the web UI's sub-fields.
+pub const FILTER_FIELDS: &[&str] = &[
+    "pool",
+    "wt_ovr",
+    "status",
+    "override",
+    "mtime",
+    "err",
+    "ovr_branch",
+    "ovr_sha_full",
+    "vlt_sha_full",
+    "vlt_mnemonic",
+    "vlt_symlink",
+];
+
+/// How a cell should be coloured, independent of any terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Green: as it should be.
+    Good,
+    /// Yellow: worth a look.
+    Warn,
+    /// Red: needs attention.
+    Bad,
+    /// The default colour.
+    Neutral,
+    /// A colour picked by the cell's `palette_key` (see [`palette_indices`]),
+    /// so equal values look alike across hosts.
+    Palette(Palette),
+}
+
+/// The value-coloured columns; each has its own seed so the same value in
+/// two columns gets different colours (§8.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Palette {
+    /// OVR_BCH: the branch, or the SHA prefix.
+    Override,
+    /// VLT_SHA: the humanhash word pair.
+    Vault,
+    /// ROLE.
+    Role,
+}
+
+impl Palette {
+    /// The MVP's seeds: sha 0, vlt 1, role 2.
+    pub fn seed(self) -> usize {
+        match self {
+            Palette::Override => 0,
+            Palette::Vault => 1,
+            Palette::Role => 2,
+        }
+    }
+}
+
+/// A trailing part of a cell's text drawn in its own category, such as
+/// OVR_BCH's ` *wt` in red.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// A suffix of the cell's text.
+    pub text: &'static str,
+    pub category: Category,
+}
+
+/// One cell: what is shown, what a query compares, and how to colour it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cell {
+    pub text: String,
+    /// The duration behind the text, for numeric comparison and sorting;
+    /// for DATA the older of the two ages.
+    pub seconds: Option<i64>,
+    pub category: Category,
+    /// For [`Category::Palette`] cells: the part of the text whose value
+    /// picks the colour.
+    pub palette_key: Option<String>,
+    pub marker: Option<Marker>,
+}
+
+impl Cell {
+    /// A plain cell in the default colour.
+    pub fn text(text: impl Into<String>) -> Cell {
+        Cell::with(text, Category::Neutral)
+    }
+
+    /// A cell in `category`.
+    pub fn with(text: impl Into<String>, category: Category) -> Cell {
+        Cell { text: text.into(), seconds: None, category, palette_key: None, marker: None }
+    }
+
+    fn duration(text: String, seconds: Option<i64>, category: Category) -> Cell {
+        Cell { seconds, ..Cell::with(text, category) }
+    }
+
+    fn palette(text: String, palette: Palette, key: String) -> Cell {
+        Cell { palette_key: Some(key), ..Cell::with(text, Category::Palette(palette)) }
+    }
+
+    /// `-`: known to be absent or not applicable.
+    fn dash() -> Cell {
+        Cell::text("-")
+    }
+
+    /// `?`: never observed.
+    fn unknown() -> Cell {
+        Cell::text("?")
+    }
+}
+
+/// Which kind of row this is (§8.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// No audit recorded.
+    Unk,
+    /// The newest audit failed.
+    Fail,
+    /// The newest audit succeeded.
+    Ok,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unk => "UNK",
+            Status::Fail => "FAIL",
+            Status::Ok => "OK",
+        }
+    }
+}
+
+/// One host's row. Cells are fields so renderers can name them; [`Row::cell`]
+/// finds them by query key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The full host name, whatever HOST shows.
+    pub fqdn: String,
+    pub status: Status,
+    pub host: Cell,
+    pub reach: Cell,
+    pub os: Cell,
+    pub role: Cell,
+    pub vlt_sha: Cell,
+    pub ovr_bch: Cell,
+    pub uptime: Cell,
+    pub pp_last: Cell,
+    pub pp_sha: Cell,
+    pub pp_exp: Cell,
+    pub pp_match: Cell,
+    pub tc_act: Cell,
+    pub tc_t_dur: Cell,
+    pub tc_quar: Cell,
+    pub data: Cell,
+    pub healthy: Cell,
+    pub note: Cell,
+    /// The Taskcluster worker type (override-aware, from gather-tc).
+    pub pool: Cell,
+    /// `Y` the override sets WORKER_TYPE_OVERRIDE, `N` it does not, `-` no override.
+    pub wt_ovr: Cell,
+    /// `UNK`, `FAIL` or `OK`.
+    pub status_cell: Cell,
+    /// `Y` the host has an override file, `N` it has none.
+    pub override_: Cell,
+    /// The override file's age (now − its mtime).
+    pub mtime: Cell,
+    /// Why the newest audit failed: `<class>: <message>`; `-` when it did not.
+    pub err: Cell,
+    pub ovr_branch: Cell,
+    pub ovr_sha_full: Cell,
+    pub vlt_sha_full: Cell,
+    pub vlt_mnemonic: Cell,
+    pub vlt_symlink: Cell,
+}
+
+impl Row {
+    /// The cell of a column or filter-only field by its key (or one of the
+    /// MVP's aliases: `ovr_bch`, `ovr_sha`, `tc_t_dur`, `health`,
+    /// `reachable`); case-insensitive.
+    pub fn cell(&self, key: &str) -> Option<&Cell> {
+        let cell = match key.to_ascii_lowercase().as_str() {
+            "host" => &self.host,
+            "reach" | "reachable" => &self.reach,
+            "os" => &self.os,
+            "role" => &self.role,
+            "vlt_sha" => &self.vlt_sha,
+            "sha" | "ovr_bch" | "ovr_sha" => &self.ovr_bch,
+            "uptime" => &self.uptime,
+            "pp_last" => &self.pp_last,
+            "pp_sha" => &self.pp_sha,
+            "pp_exp" => &self.pp_exp,
+            "pp_match" => &self.pp_match,
+            "tc_act" => &self.tc_act,
+            "tc_j_sf" | "tc_t_dur" => &self.tc_t_dur,
+            "tc_quar" => &self.tc_quar,
+            "data" => &self.data,
+            "healthy" | "health" => &self.healthy,
+            "note" => &self.note,
+            "pool" => &self.pool,
+            "wt_ovr" => &self.wt_ovr,
+            "status" => &self.status_cell,
+            "override" => &self.override_,
+            "mtime" => &self.mtime,
+            "err" => &self.err,
+            "ovr_branch" => &self.ovr_branch,
+            "ovr_sha_full" => &self.ovr_sha_full,
+            "vlt_sha_full" => &self.vlt_sha_full,
+            "vlt_mnemonic" => &self.vlt_mnemonic,
+            "vlt_symlink" => &self.vlt_symlink,
+            _ => return None,
+        };
+        Some(cell)
+    }
+
+    /// The displayed cells in [`COLUMNS`] order.
+    pub fn columns(&self) -> impl Iterator<Item = (&'static ColumnDef, &Cell)> {
+        COLUMNS.iter().filter_map(|def| self.cell(def.key).map(|cell| (def, cell)))
+    }
+}
+
+/// What the store holds about one host.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostData<'a> {
+    pub host: &'a str,
+    /// The newest observation, ok or not.
+    pub latest: Option<&'a HostObservation>,
+    /// The newest ok observation (may be `latest` itself).
+    pub last_ok: Option<&'a HostObservation>,
+    /// The host's Taskcluster worker; see [`worker_for`].
+    pub worker: Option<&'a TcWorker>,
+    /// The host's note records, oldest first.
+    pub notes: &'a [NoteRecord],
+}
+
+/// What every row shares.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    pub now: Timestamp,
+    /// Branch heads; see [`ref_map`]. Empty when GitHub was never asked.
+    pub refs: &'a BTreeMap<RefKey, String>,
+    /// Windows pool name → image hash; see [`pool_hashes`]. Empty when there
+    /// is no pool data, which blanks the Puppet cells of Windows hosts.
+    pub windows_pools: &'a BTreeMap<String, String>,
+    /// Stored override files, read, by their full SHA-256.
+    pub overrides: &'a BTreeMap<String, OverrideInfo>,
+    /// Names operators gave vault contents (symlinks), by full SHA-256.
+    pub vault_names: &'a BTreeMap<String, String>,
+    /// Stripped from HOST (see [`crate::hosts::detect_common_fqdn_suffix`]);
+    /// `None` shows full names.
+    pub fqdn_suffix: Option<&'a str>,
+}
+
+/// The newest head of each branch.
+pub fn ref_map(refs: &[BranchRef]) -> BTreeMap<RefKey, String> {
+    let mut newest: BTreeMap<RefKey, &BranchRef> = BTreeMap::new();
+    for r in refs {
+        let key = RefKey { owner: r.owner.clone(), repo: r.repo.clone(), branch: r.branch.clone() };
+        let entry = newest.entry(key).or_insert(r);
+        if r.ts > entry.ts {
+            *entry = r;
+        }
+    }
+    newest.into_iter().map(|(key, r)| (key, r.sha.clone())).collect()
+}
+
+/// The newest image hash of each Windows pool.
+pub fn pool_hashes(pools: &[WindowsPool]) -> BTreeMap<String, String> {
+    let mut newest: BTreeMap<&str, &WindowsPool> = BTreeMap::new();
+    for p in pools {
+        let entry = newest.entry(p.pool_name.as_str()).or_insert(p);
+        if p.ts > entry.ts {
+            *entry = p;
+        }
+    }
+    newest.into_iter().map(|(name, p)| (name.to_owned(), p.hash.clone())).collect()
+}
+
+/// The newest worker whose host has `host`'s short name (without case), as
+/// the MVP keys workers by short hostname (§8.1).
+pub fn worker_for<'a>(host: &str, workers: &'a [TcWorker]) -> Option<&'a TcWorker> {
+    let wanted = short_name(host);
+    workers
+        .iter()
+        .filter(|w| short_name(&w.host).eq_ignore_ascii_case(wanted) || w.worker_id.eq_ignore_ascii_case(wanted))
+        .max_by_key(|w| w.ts)
+}
+
+/// Colour indices for a palette column: the sorted unique keys of *all*
+/// hosts map to `(i + seed * 11) % capacity`, so colours stay put when a
+/// filter hides rows (§8.3). Empty when `capacity` is 0.
+pub fn palette_indices<'a>(
+    keys: impl IntoIterator<Item = &'a str>,
+    palette: Palette,
+    capacity: usize,
+) -> BTreeMap<String, usize> {
+    if capacity == 0 {
+        return BTreeMap::new();
+    }
+    let unique: BTreeSet<&str> = keys.into_iter().collect();
+    unique.into_iter().enumerate().map(|(i, key)| (key.to_owned(), (i + palette.seed() * 11) % capacity)).collect()
+}
+
+/// Reads the stored observation. Fields of the wrong type (from an older
+/// writer) are dropped one by one rather than losing the whole record.
+pub fn read_observed(value: &Value) -> Observed {
+    if let Ok(observed) = serde_json::from_value(value.clone()) {
+        return observed;
+    }
+    let Some(map) = value.as_object() else { return Observed::default() };
+    let mut kept = serde_json::Map::new();
+    for (key, field) in map {
+        kept.insert(key.clone(), field.clone());
+        if serde_json::from_value::<Observed>(Value::Object(kept.clone())).is_err() {
+            kept.remove(key);
+        }
+    }
+    serde_json::from_value(Value::Object(kept)).unwrap_or_default()
+}
+
+/// Builds one host's row.
+pub fn build_row(data: &HostData<'_>, ctx: &Context<'_>) -> Row {
+    let latest = data.latest.or(data.last_ok);
+    let status = match latest {
+        None => Status::Unk,
+        Some(obs) if obs.ok => Status::Ok,
+        Some(_) => Status::Fail,
+    };
+    let source = match status {
+        Status::Unk => None,
+        Status::Ok => latest,
+        Status::Fail => data.last_ok.filter(|obs| obs.ok),
+    };
+    let audit = source.map(|obs| Audited::new(data.host, obs, ctx));
+    let filler = if status == Status::Unk { Cell::unknown } else { Cell::dash };
+    let tc = TcCells::new(data.worker, ctx.now);
+    let healthy = audit.as_ref().map_or_else(filler, |a| healthy_cell(a.pp_match_state(), tc.active_s));
+    let from_audit = |f| cell_of(audit.as_ref(), filler, f);
+    Row {
+        fqdn: data.host.to_owned(),
+        status,
+        host: Cell::text(display_host(data.host, ctx.fqdn_suffix)),
+        reach: reach_cell(latest),
+        os: from_audit(Audited::os_cell),
+        role: from_audit(Audited::role_cell),
+        vlt_sha: from_audit(Audited::vlt_sha_cell),
+        ovr_bch: from_audit(Audited::ovr_bch_cell),
+        uptime: from_audit(Audited::uptime_cell),
+        pp_last: from_audit(Audited::pp_last_cell),
+        pp_sha: from_audit(Audited::pp_sha_cell),
+        pp_exp: from_audit(Audited::pp_exp_cell),
+        pp_match: from_audit(Audited::pp_match_cell),
+        tc_act: tc.act,
+        tc_t_dur: tc.task_duration,
+        tc_quar: tc.quarantine,
+        data: data_cell(status, source.map(|obs| ctx.now - obs.ts), data.worker.map(|w| ctx.now - w.ts)),
+        healthy,
+        note: note_cell(data.notes),
+        pool: tc.pool,
+        wt_ovr: from_audit(Audited::wt_ovr_cell),
+        status_cell: status_cell(status),
+        override_: from_audit(Audited::override_cell),
+        mtime: from_audit(Audited::mtime_cell),
+        err: err_cell(latest),
+        ovr_branch: from_audit(Audited::ovr_branch_cell),
+        ovr_sha_full: from_audit(Audited::ovr_sha_full_cell),
+        vlt_sha_full: from_audit(Audited::vlt_sha_full_cell),
+        vlt_mnemonic: from_audit(Audited::vlt_mnemonic_cell),
+        vlt_symlink: from_audit(Audited::vlt_symlink_cell),
+    }
+}
+
+/// A cell from the audit, or the row's filler when there is none.
+fn cell_of<'a>(audit: Option<&Audited<'a>>, filler: fn() -> Cell, f: fn(&Audited<'a>) -> Cell) -> Cell {
+    audit.map_or_else(filler, f)
+}
+
+/// Rows for many hosts, in the order given.
+pub fn build_rows(hosts: &[HostData<'_>], ctx: &Context<'_>) -> Vec<Row> {
+    hosts.iter().map(|data| build_row(data, ctx)).collect()
+}
+
+fn display_host(host: &str, suffix: Option<&str>) -> String {
+    match suffix.and_then(|s| host.strip_suffix(s)) {
+        Some(stripped) if !stripped.is_empty() => stripped.to_owned(),
+        _ => host.to_owned(),
+    }
+}
+
+/// REACHABLE: whether the newest audit got an answer, and if not, why.
+fn reach_cell(latest: Option<&HostObservation>) -> Cell {
+    match latest {
+        None => Cell::unknown(),
+        Some(obs) if obs.ok => Cell::with("ok", Category::Good),
+        Some(obs) => Cell::with(obs.failure.as_ref().map_or("failed", |f| f.class.as_str()), Category::Bad),
+    }
+}
+
+fn err_cell(latest: Option<&HostObservation>) -> Cell {
+    match latest {
+        Some(obs) if !obs.ok => {
+            Cell::with(obs.failure.as_ref().map_or_else(|| "audit failed".to_owned(), describe), Category::Bad)
+        }
+        _ => Cell::dash(),
+    }
+}
+
+fn describe(failure: &Failure) -> String {
+    format!("{}: {}", failure.class.as_str(), failure.message)
+}
+
+fn status_cell(status: Status) -> Cell {
+    let category = if status == Status::Fail { Category::Bad } else { Category::Neutral };
+    Cell::with(status.as_str(), category)
+}
+
+fn note_cell(notes: &[NoteRecord]) -> Cell {
+    current_note(notes).map_or_else(Cell::dash, |note| Cell::with(note, Category::Warn))
+}
+
+/// `<1h` good, `<6h` warn, else bad: UPTIME and PP_LAST.
+fn hours_category(seconds: i64) -> Category {
+    match seconds {
+        s if s < HOUR => Category::Good,
+        s if s < 6 * HOUR => Category::Warn,
+        _ => Category::Bad,
+    }
+}
+
+/// DATA: `<audit age>/<tc scan age>`, coloured by the older of the two.
+fn data_cell(status: Status, audit_age: Option<chrono::TimeDelta>, tc_age: Option<chrono::TimeDelta>) -> Cell {
+    let audit_s = audit_age.map(|d| d.num_seconds());
+    let tc_s = tc_age.map(|d| d.num_seconds());
+    let audit_text = if status == Status::Unk { "?".to_owned() } else { humanize_duration(audit_s, MinUnit::Minutes) };
+    let text = format!("{audit_text}/{}", humanize_duration(tc_s, MinUnit::Minutes));
+    let oldest = audit_s.into_iter().chain(tc_s).map(|s| s.max(0)).max();
+    let category = oldest.map_or(Category::Neutral, |s| match s {
+        s if s < 5 * MINUTE => Category::Good,
+        s if s < 30 * MINUTE => Category::Warn,
+        _ => Category::Bad,
+    });
+    Cell::duration(text, oldest, category)
+}
+
+fn healthy_cell(pp_match: Option<PpMatch>, active_s: Option<i64>) -> Cell {
+    match pp_match {
+        None | Some(PpMatch::Unknown) => Cell::dash(),
+        Some(PpMatch::Yes) if active_s.is_some_and(|s| s < HEALTHY_ACTIVE_WITHIN_S) => Cell::with("Y", Category::Good),
+        Some(_) => Cell::with("N", Category::Bad),
+    }
+}
+
+/// The Taskcluster cells, which do not depend on the audit.
+struct TcCells {
+    act: Cell,
+    active_s: Option<i64>,
+    task_duration: Cell,
+    quarantine: Cell,
+    pool: Cell,
+}
+
+impl TcCells {
+    fn new(worker: Option<&TcWorker>, now: Timestamp) -> TcCells {
+        let Some(worker) = worker else {
+            return TcCells {
+                act: Cell::dash(),
+                active_s: None,
+                task_duration: Cell::dash(),
+                quarantine: Cell::dash(),
+                pool: Cell::dash(),
+            };
+        };
+        let active_s = worker.last_date_active.map(|t| (now - t).num_seconds().max(0));
+        TcCells {
+            act: Cell::duration(humanize_duration(active_s, MinUnit::Seconds), active_s, activity_category(active_s)),
+            active_s,
+            task_duration: task_duration_cell(worker),
+            quarantine: quarantine_cell(worker.quarantine_until, now),
+            pool: Cell::text(worker.worker_type.clone()),
+        }
+    }
+}
+
+/// TC_ACT: `<5m` good, `<1h` warn, else bad.
+fn activity_category(active_s: Option<i64>) -> Category {
+    match active_s {
+        None => Category::Neutral,
+        Some(s) if s < 5 * MINUTE => Category::Good,
+        Some(s) if s < HOUR => Category::Warn,
+        Some(_) => Category::Bad,
+    }
+}
+
+/// TC_T_DUR: how long the latest task took, or has run so far (at the scan)
+/// with a trailing ` -`; coloured by how it ended.
+fn task_duration_cell(worker: &TcWorker) -> Cell {
+    let Some(started) = worker.task_started else { return Cell::dash() };
+    match worker.task_resolved {
+        Some(resolved) => {
+            let seconds = (resolved - started).num_seconds().max(0);
+            let category = task_state_category(worker.task_state.as_deref());
+            Cell::duration(humanize_duration(Some(seconds), MinUnit::Seconds), Some(seconds), category)
+        }
+        None => {
+            let seconds = (worker.ts - started).num_seconds().max(0);
+            Cell::duration(
+                format!("{} -", humanize_duration(Some(seconds), MinUnit::Seconds)),
+                Some(seconds),
+                Category::Neutral,
+            )
+        }
+    }
+}
+
+fn task_state_category(state: Option<&str>) -> Category {
+    match state.map(str::to_ascii_lowercase).as_deref() {
+        Some("completed") => Category::Good,
+        Some("exception") => Category::Warn,
+        Some("failed") => Category::Bad,
+        _ => Category::Neutral,
+    }
+}
+
+/// TC_QUAR: `YES` while the quarantine lasts (the MVP's help said `Y`; its
+/// code, and this, say `YES`).
+fn quarantine_cell(until: Option<Timestamp>, now: Timestamp) -> Cell {
+    match until {
+        Some(until) if until > now => Cell::with("YES", Category::Bad),
+        _ => Cell::dash(),
+    }
+}
+
+/// One good audit, read, with what it takes to judge it.
+struct Audited<'a> {
+    obs: &'a HostObservation,
+    observed: Observed,
+    is_windows: bool,
+    /// `Some(None)`: the host has an override that is not stored (or empty).
+    override_info: Option<Option<&'a OverrideInfo>>,
+    ctx: &'a Context<'a>,
+}
+
+impl<'a> Audited<'a> {
+    fn new(host: &str, obs: &'a HostObservation, ctx: &'a Context<'a>) -> Audited<'a> {
+        let observed = read_observed(&obs.observed);
+        let is_windows = observed.os_type.as_deref().map_or_else(|| is_windows_host(host), is_windows_os);
+        let has_override = observed.override_present || observed.override_sha256.is_some();
+        let override_info =
+            has_override.then(|| observed.override_sha256.as_ref().and_then(|sha| ctx.overrides.get(sha)));
+        Audited { obs, observed, is_windows, override_info, ctx }
+    }
+
+    fn puppet(&self) -> HostPuppet<'_> {
+        HostPuppet {
+            is_windows: self.is_windows,
+            role: self.observed.role.as_deref(),
+            override_info: self.override_info,
+            git_sha: self.observed.puppet_git_sha.as_deref(),
+            success: self.observed.puppet_success,
+        }
+    }
+
+    /// Windows hosts without pool data have nothing to compare with, so
+    /// their Puppet cells are blank rather than misleading (§9.1 item 19).
+    fn puppet_suppressed(&self) -> bool {
+        self.is_windows && self.ctx.windows_pools.is_empty()
+    }
+
+    fn expected(&self) -> Option<String> {
+        expected_sha(&self.puppet(), self.ctx.refs, self.ctx.windows_pools)
+    }
+
+    /// `None` when suppressed.
+    fn pp_match_state(&self) -> Option<PpMatch> {
+        (!self.puppet_suppressed()).then(|| pp_match(&self.puppet(), self.expected().as_deref()))
+    }
+
+    fn os_cell(&self) -> Cell {
+        Cell::text(os_letter(self.observed.os_type.as_deref()))
+    }
+
+    fn role_cell(&self) -> Cell {
+        match (&self.observed.role, self.observed.role_present) {
+            (_, false) => Cell::with("missing", Category::Bad),
+            (Some(role), true) => Cell::palette(role.clone(), Palette::Role, role.clone()),
+            (None, true) => Cell::dash(),
+        }
+    }
+
+    fn vault_sha(&self) -> Option<&str> {
+        self.observed.vault_sha256.as_deref().filter(|sha| !sha.is_empty())
+    }
+
+    fn vault_mnemonic(&self) -> Option<String> {
+        self.vault_sha().and_then(|sha| humanize(sha, DISPLAY_WORDS).ok())
+    }
+
+    fn vault_symlink(&self) -> Option<&str> {
+        self.vault_sha().and_then(|sha| self.ctx.vault_names.get(sha)).map(String::as_str)
+    }
+
+    /// VLT_SHA: `<sha8> <word-pair>` plus ` (<symlink>)`.
+    fn vlt_sha_cell(&self) -> Cell {
+        let Some(sha) = self.vault_sha() else { return Cell::dash() };
+        let sha8: String = sha.chars().take(8).collect();
+        let mnemonic = self.vault_mnemonic();
+        let mut text = mnemonic.as_ref().map_or_else(|| sha8.clone(), |words| format!("{sha8} {words}"));
+        if let Some(name) = self.vault_symlink() {
+            text.push_str(&format!(" ({name})"));
+        }
+        Cell::palette(text, Palette::Vault, mnemonic.unwrap_or(sha8))
+    }
+
+    fn vlt_sha_full_cell(&self) -> Cell {
+        self.vault_sha().map_or_else(Cell::dash, Cell::text)
+    }
+
+    fn vlt_mnemonic_cell(&self) -> Cell {
+        self.vault_mnemonic().map_or_else(Cell::dash, Cell::text)
+    }
+
+    fn vlt_symlink_cell(&self) -> Cell {
+        self.vault_symlink().map_or_else(Cell::dash, Cell::text)
+    }
+
+    fn override_sha(&self) -> Option<&str> {
+        self.observed.override_sha256.as_deref().filter(|sha| !sha.is_empty())
+    }
+
+    fn override_branch(&self) -> Option<&str> {
+        self.override_info.flatten().and_then(|info| info.branch.as_deref())
+    }
+
+    fn sets_worker_type(&self) -> bool {
+        self.override_info.flatten().is_some_and(|info| info.worker_type_override.is_some())
+    }
+
+    /// OVR_BCH: `<branch> (<sha8>)` when the stored file names a branch,
+    /// else `<sha8>`; ` *wt` when it sets WORKER_TYPE_OVERRIDE. An override
+    /// file without a SHA (empty) shows `(empty)`.
+    fn ovr_bch_cell(&self) -> Cell {
+        if self.override_info.is_none() {
+            return Cell::dash();
+        }
+        let Some(sha) = self.override_sha() else { return Cell::text("(empty)") };
+        let sha8: String = sha.chars().take(8).collect();
+        let (mut text, key) = match self.override_branch() {
+            Some(branch) => (format!("{branch} ({sha8})"), branch.to_owned()),
+            None => (sha8.clone(), sha8),
+        };
+        let mut cell = if self.sets_worker_type() {
+            text.push_str(" *wt");
+            Cell { marker: Some(Marker { text: " *wt", category: Category::Bad }), ..Cell::text(text) }
+        } else {
+            Cell::text(text)
+        };
+        cell.category = Category::Palette(Palette::Override);
+        cell.palette_key = Some(key);
+        cell
+    }
+
+    fn ovr_branch_cell(&self) -> Cell {
+        self.override_branch().map_or_else(Cell::dash, Cell::text)
+    }
+
+    fn ovr_sha_full_cell(&self) -> Cell {
+        self.override_sha().map_or_else(Cell::dash, Cell::text)
+    }
+
+    fn wt_ovr_cell(&self) -> Cell {
+        match self.override_info {
+            None => Cell::dash(),
+            Some(_) if self.sets_worker_type() => Cell::text("Y"),
+            Some(_) => Cell::text("N"),
+        }
+    }
+
+    fn override_cell(&self) -> Cell {
+        Cell::text(if self.override_info.is_some() { "Y" } else { "N" })
+    }
+
+    /// The override file's age, from the mtime the audit saw.
+    fn mtime_cell(&self) -> Cell {
+        let mtime = self.observed.override_meta.as_ref().and_then(|meta| meta.mtime_epoch.trim().parse::<i64>().ok());
+        let Some(mtime) = mtime.filter(|_| self.override_info.is_some()) else { return Cell::dash() };
+        let seconds = (self.ctx.now.timestamp() - mtime).max(0);
+        Cell::duration(humanize_duration(Some(seconds), MinUnit::Seconds), Some(seconds), Category::Neutral)
+    }
+
+    fn uptime_cell(&self) -> Cell {
+        let seconds = self.observed.uptime_s.map(|s| s.max(0));
+        let category = seconds.map_or(Category::Neutral, hours_category);
+        Cell::duration(humanize_duration(seconds, MinUnit::Seconds), seconds, category)
+    }
+
+    /// When Puppet last ran, as an age at the audit: the state file's `ts`,
+    /// else the legacy epoch.
+    fn puppet_run_at(&self) -> Option<i64> {
+        let from_state = self
+            .observed
+            .puppet_state_ts
+            .as_deref()
+            .and_then(|ts| chrono::DateTime::parse_from_rfc3339(ts.trim()).ok().map(|t| t.timestamp()));
+        from_state.or(self.observed.puppet_last_run_epoch)
+    }
+
+    /// PP_LAST: the run's age relative to the audit, ` FAIL` when it
+    /// failed; `--` when unknown.
+    fn pp_last_cell(&self) -> Cell {
+        if self.puppet_suppressed() {
+            return Cell::dash();
+        }
+        let Some(run_at) = self.puppet_run_at() else { return Cell::text("--") };
+        let seconds = (self.obs.ts.timestamp() - run_at).max(0);
+        let failed = self.observed.puppet_success == Some(false);
+        let mut text = humanize_duration(Some(seconds), MinUnit::Seconds);
+        if failed {
+            text.push_str(" FAIL");
+        }
+        let category = if failed { Category::Bad } else { hours_category(seconds) };
+        Cell::duration(text, Some(seconds), category)
+    }
+
+    fn pp_sha_cell(&self) -> Cell {
+        self.observed
+            .puppet_git_sha
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map_or_else(Cell::dash, |s| Cell::text(short_sha(s)))
+    }
+
+    fn pp_exp_cell(&self) -> Cell {
+        if self.puppet_suppressed() {
+            return Cell::dash();
+        }
+        self.expected().map_or_else(Cell::dash, |sha| Cell::text(short_sha(&sha)))
+    }
+
+    fn pp_match_cell(&self) -> Cell {
+        match self.pp_match_state() {
+            Some(PpMatch::Yes) => Cell::with("Y", Category::Good),
+            Some(PpMatch::No) => Cell::with("N", Category::Warn),
+            Some(PpMatch::Unknown) | None => Cell::dash(),
+        }
+    }
+}
+
+fn is_windows_os(os_type: &str) -> bool {
+    os_type.eq_ignore_ascii_case("windows")
+}
+
+/// OS: `M`acOS (Darwin), `L`inux, `W`indows, else the first letter.
+fn os_letter(os_type: Option<&str>) -> String {
+    match os_type.map(str::trim) {
+        Some("Darwin") => "M".to_owned(),
+        Some("Linux") => "L".to_owned(),
+        Some("Windows") => "W".to_owned(),
+        Some(other) => other.chars().next().map_or_else(|| "-".to_owned(), |c| c.to_uppercase().collect()),
+        None => "-".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
