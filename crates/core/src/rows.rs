@@ -18,6 +18,9 @@
 //! their own records on every kind of row: a host unreachable over SSH may
 //! still be working tasks, and that is worth seeing.
 //!
+//! Rows implement [`crate::query::Fields`], so the query language filters
+//! and sorts them; [`Row::cell`] finds a cell by key for everything else.
+//!
 //! Columns follow the TUI's order (the MVP's `--once` swapped PP_EXP and
 //! PP_SHA; one order serves both here), with REACHABLE second so a host that
 //! failed its last audit shows without scrolling.
@@ -31,6 +34,7 @@ use crate::hosts::{is_windows_host, short_name};
 use crate::humanhash::{DISPLAY_WORDS, humanize};
 use crate::notes::{NoteRecord, current_note};
 use crate::pools::{HostPuppet, OverrideInfo, PpMatch, RefKey, expected_sha, pp_match, short_sha};
+use crate::query::{Column, FieldValue, Fields};
 use crate::records::{BranchRef, HostObservation, TcWorker, WindowsPool};
 use crate::time::{MinUnit, Timestamp, humanize_duration};
 
@@ -287,6 +291,21 @@ impl Row {
     /// The displayed cells in [`COLUMNS`] order.
     pub fn columns(&self) -> impl Iterator<Item = (&'static ColumnDef, &Cell)> {
         COLUMNS.iter().filter_map(|def| self.cell(def.key).map(|cell| (def, cell)))
+    }
+}
+
+/// The query language reads rows through their cells: the text, the exact
+/// seconds of durations, and for OVR_BCH the branch (or SHA prefix) that
+/// `=` matches and sorting uses. REACHABLE has no [`Column`] yet; queries
+/// see a failed audit through `status` and `err`.
+impl Fields for Row {
+    fn field(&self, column: Column) -> Option<FieldValue<'_>> {
+        let cell = self.cell(column.key())?;
+        let value = FieldValue::text(cell.text.as_str()).with_seconds(cell.seconds);
+        Some(match (&column, &cell.palette_key) {
+            (Column::OvrBch, Some(key)) => value.with_key(key.as_str()),
+            _ => value,
+        })
     }
 }
 

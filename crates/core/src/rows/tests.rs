@@ -647,3 +647,24 @@ fn record_lookups() {
     assert_eq!(worker_for(HOST, &workers).map(|w| w.ts), Some(at(10)));
     assert!(worker_for("nobody.example", &workers).is_none());
 }
+
+#[test]
+fn query_reads_rows() {
+    use crate::query::{SortKey, parse, sort_rows};
+    let world = World::standard();
+    let w = worker(|w| w.last_date_active = Some(ago(7200)));
+    let on_branch = world.ok_row(linux(json!({"override_present": true, "override_sha256": "abc123"})), Some(&w));
+    let plain = world.ok_row(linux(json!({})), None);
+    for column in Column::ALL {
+        assert!(on_branch.field(column).is_some(), "{column}");
+    }
+    let matches = |q: &str, row: &Row| parse(q).unwrap().matches(row);
+    assert!(matches("ovr_bch=test-branch", &on_branch));
+    assert!(!matches("ovr_bch=test-branch", &plain));
+    assert!(matches("tc_act>1h", &on_branch));
+    assert!(matches("data<10m", &on_branch));
+    assert!(matches("sha=", &plain));
+    let mut rows = vec![plain.clone(), on_branch.clone()];
+    sort_rows(&mut rows, &[SortKey::asc(Column::OvrBch)]);
+    assert_eq!(rows[0].ovr_bch.text, on_branch.ovr_bch.text, "no override sorts last");
+}
