@@ -35,6 +35,8 @@ mod tests;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Column {
     Host,
+    /// Whether the newest audit reached the host (`ok`, or its failure class).
+    Reach,
     Os,
     Role,
     VltSha,
@@ -71,6 +73,7 @@ pub enum Column {
 /// (column, MVP row key, header label, other accepted names)
 const COLUMNS: &[(Column, &str, &str, &[&str])] = &[
     (Column::Host, "host", "HOST", &[]),
+    (Column::Reach, "reach", "REACHABLE", &["reachable"]),
     (Column::Os, "os", "OS", &[]),
     (Column::Role, "role", "ROLE", &[]),
     (Column::VltSha, "vlt_sha", "VLT_SHA", &[]),
@@ -101,8 +104,9 @@ const COLUMNS: &[(Column, &str, &str, &[&str])] = &[
 
 impl Column {
     /// Every column and filter-only field, displayed columns first in TUI order.
-    pub const ALL: [Column; 27] = [
+    pub const ALL: [Column; 28] = [
         Column::Host,
+        Column::Reach,
         Column::Os,
         Column::Role,
         Column::VltSha,

@@ -296,8 +296,7 @@ impl Row {
 
 /// The query language reads rows through their cells: the text, the exact
 /// seconds of durations, and for OVR_BCH the branch (or SHA prefix) that
-/// `=` matches and sorting uses. REACHABLE has no [`Column`] yet; queries
-/// see a failed audit through `status` and `err`.
+/// `=` matches and sorting uses.
 impl Fields for Row {
     fn field(&self, column: Column) -> Option<FieldValue<'_>> {
         let cell = self.cell(column.key())?;

@@ -404,8 +404,23 @@ fn columns_have_names_aliases_and_labels() {
     assert_eq!(
         labels,
         [
-            "HOST", "OS", "ROLE", "VLT_SHA", "OVR_BCH", "UPTIME", "PP_LAST", "PP_SHA", "PP_EXP", "PP_MATCH", "TC_ACT",
-            "TC_T_DUR", "TC_QUAR", "DATA", "HEALTHY", "NOTE"
+            "HOST",
+            "REACHABLE",
+            "OS",
+            "ROLE",
+            "VLT_SHA",
+            "OVR_BCH",
+            "UPTIME",
+            "PP_LAST",
+            "PP_SHA",
+            "PP_EXP",
+            "PP_MATCH",
+            "TC_ACT",
+            "TC_T_DUR",
+            "TC_QUAR",
+            "DATA",
+            "HEALTHY",
+            "NOTE"
         ]
     );
     assert_eq!((Column::OvrBch.key(), Column::TcTDur.key()), ("sha", "tc_j_sf"));
@@ -419,4 +434,12 @@ fn filter_only_fields_filter() {
     assert!(!matches("wt_ovr=n", &r));
     assert!(matches("wt_ovr!=-", &r));
     assert!(matches("", &r), "the empty query matches everything");
+}
+
+/// A host that failed its last audit is found by `reach`.
+#[test]
+fn reach_is_queryable() {
+    let query = parse("reach!=ok").unwrap();
+    assert_eq!(query.conditions()[0].column, Column::Reach);
+    assert_eq!(Column::from_name("REACHABLE"), Some(Column::Reach));
 }
