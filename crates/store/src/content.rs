@@ -94,6 +94,16 @@ impl ContentStore {
         Ok(path)
     }
 
+    /// The stored contents whose SHA-256 is `sha`, if any. Files are named
+    /// by a prefix of 12 characters (4 more per collision), so each length is
+    /// tried.
+    pub fn read_by_sha(&self, sha: &str) -> Option<Vec<u8>> {
+        (12..=sha.len().min(64)).step_by(4).find_map(|len| {
+            let bytes = fs::read(self.dir.join(sha.get(..len)?)).ok()?;
+            (sha256_hex(&bytes) == sha).then_some(bytes)
+        })
+    }
+
     /// Whether contents with this SHA-256 are stored.
     pub fn holds(&self, sha: &str) -> bool {
         self.stored_files()
@@ -201,6 +211,18 @@ mod tests {
         assert_eq!(fs::read(&first).unwrap(), b"hello\n");
         assert!(store.holds(&sha256_hex(b"hello\n")));
         assert!(!store.holds(&sha256_hex(b"other\n")));
+    }
+
+    #[test]
+    fn read_by_full_sha_follows_longer_names() {
+        let home = tempfile::tempdir().unwrap();
+        let store = ContentStore::overrides(home.path());
+        let sha = sha256_hex(b"content2");
+        fs::create_dir_all(store.dir()).unwrap();
+        fs::write(store.dir().join(&sha[..12]), b"content1").unwrap();
+        store.put(b"content2").unwrap();
+        assert_eq!(store.read_by_sha(&sha).as_deref(), Some(&b"content2"[..]));
+        assert_eq!(store.read_by_sha(&sha256_hex(b"absent")), None);
     }
 
     /// §9.1 item 8: a different content under the same 12-character name

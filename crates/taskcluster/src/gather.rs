@@ -137,24 +137,10 @@ fn host_facts(
 
 /// The text of the stored override with this SHA-256.
 fn read_override(overrides: &ContentStore, sha: &str) -> Result<String, String> {
-    let found = find_override(overrides, sha)?;
-    let bytes = std::fs::read(&found.path).map_err(|e| format!("cannot read {}: {e}", found.path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("override {} is not UTF-8", found.path.display()))
-}
-
-/// The stored file of this full SHA-256: files are named by a prefix of 12
-/// characters, 4 more per collision, so try each length.
-fn find_override(overrides: &ContentStore, sha: &str) -> Result<fleetroll_store::content::Found, String> {
     let short = &sha[..sha.len().min(12)];
-    for len in (12..=sha.len()).step_by(4) {
-        let Some(prefix) = sha.get(..len) else { break };
-        match overrides.lookup(prefix) {
-            Ok(found) if found.sha256 == sha => return Ok(found),
-            Ok(_) | Err(fleetroll_store::content::ContentError::Ambiguous { .. }) => {}
-            Err(e) => return Err(format!("override {short}: {e}")),
-        }
-    }
-    Err(format!("override {short} is not stored; gather-host stores it"))
+    let bytes =
+        overrides.read_by_sha(sha).ok_or_else(|| format!("override {short} is not stored; gather-host stores it"))?;
+    String::from_utf8(bytes).map_err(|_| format!("override {short} is not UTF-8"))
 }
 
 /// `gather-tc`: each host's pool from its stored role and override, the
