@@ -105,6 +105,14 @@ pub enum Command {
     NoteClear(NoteClearArgs),
     /// Show a host's notes since the last clear.
     ShowNotes(ShowNotesArgs),
+    /// Report on hosts from the store: one row each (reachability, role,
+    /// override, vault, Puppet, Taskcluster activity, data age, health, note).
+    ///
+    /// With --once: a table (two spaces between columns), JSON, or host names,
+    /// filtered (--filter 'role~talos tc_act>1h sort:data:desc') and sorted.
+    /// An unknown column or malformed filter exits 2 with the reason.
+    /// The live terminal view is not built yet: --once is required.
+    HostMonitor(MonitorArgs),
     /// Is the stored picture of the fleet recent enough to act on? Exit 0 only when fresh.
     ///
     /// A host is fresh when its newest good observation is at most
@@ -234,6 +242,31 @@ pub struct RunPuppetArgs {
     /// The wrapper to run on the hosts.
     #[arg(long, default_value = "run-puppet.sh")]
     pub wrapper: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// A host, or a host list file.
+    #[arg(value_name = "HOST_OR_FILE")]
+    pub target: String,
+    /// Print once and exit (required for now).
+    #[arg(long)]
+    pub once: bool,
+    /// Sort by these columns: host, role, or COL[:asc|desc][,COL…].
+    #[arg(long, default_value = "host")]
+    pub sort: String,
+    /// Show only the rows this query matches (e.g. 'os=L|M healthy=N').
+    #[arg(long, value_name = "QUERY", conflicts_with = "filter_file")]
+    pub filter: Option<String>,
+    /// A saved filter: YAML with a `query:` string (and an optional `description:`).
+    #[arg(long, value_name = "YAML")]
+    pub filter_file: Option<std::path::PathBuf>,
+    /// Print only the matching hosts' names, one per line.
+    #[arg(long, requires = "once", conflicts_with = "json")]
+    pub hostname_only: bool,
+    /// Print JSON: one object per host, keyed by column.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -92,7 +92,22 @@ fn gather_host_outputs_and_stored_contents() -> Result<(), Failed> {
     check(String::from_utf8_lossy(&missing.stderr).contains("no stored override matches"), "and says so")?;
 
     let status: Value = serde_json::from_slice(&fleetroll(home.path(), &["status", "--json"]).stdout)?;
-    check(status["rows"]["host_observations"] == 1 + 3 + 3, status.to_string())
+    check(status["rows"]["host_observations"] == 1 + 3 + 3, status.to_string())?;
+
+    // The monitor's rows from what was gathered: the down host shows as such.
+    let list_arg = list.to_str().ok_or("path")?;
+    let rows: Value =
+        serde_json::from_slice(&fleetroll(home.path(), &["host-monitor", list_arg, "--once", "--json"]).stdout)?;
+    check(rows["a.test.example"]["role"] == "gecko_t_linux_2404_talos", rows.to_string())?;
+    check(
+        rows["a.test.example"]["reach"] == "ok" && rows["c.test.example"]["reach"] == "connection",
+        rows.to_string(),
+    )?;
+    let unreachable =
+        fleetroll(home.path(), &["host-monitor", list_arg, "--once", "--filter", "reach!=ok", "--hostname-only"]);
+    check(text(&unreachable) == "c.test.example\n", text(&unreachable))?;
+    let bad = fleetroll(home.path(), &["host-monitor", list_arg, "--once", "--filter", "colour=red"]);
+    check(bad.status.code() == Some(2) && String::from_utf8_lossy(&bad.stderr).contains("unknown column"), "bad filter")
 }
 
 fn stderr(output: &Output) -> String {

@@ -7,6 +7,7 @@ mod freshness;
 mod gather_host;
 mod host_change;
 mod maintain;
+mod monitor;
 mod notes;
 mod show_content;
 mod status;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::NoteAdd(args) => notes::add(&settings, &args).await,
         Command::NoteClear(args) => notes::clear(&settings, &args).await,
         Command::ShowNotes(args) => notes::show(&settings, &args).await,
+        Command::HostMonitor(args) => monitor::run(&settings, &args).await,
         Command::DataFreshness(args) => freshness::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
