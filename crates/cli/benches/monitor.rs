@@ -1,0 +1,2 @@
+//! Benchmark: `fleetroll host-monitor --once` at fleet scale.
+fn main() {}
