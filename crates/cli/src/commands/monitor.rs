@@ -1,6 +1,15 @@
-//! `host-monitor --once`: the fleet's rows from the store, filtered, sorted
-//! and printed. Rows and queries are decided in core (`rows`, `query`);
-//! this module loads the data and lays out the text.
+//! `host-monitor`: the fleet's rows from the store, filtered, sorted and
+//! printed once (`--once`, or when stdout is not a terminal), or shown live
+//! in the terminal (`app`, `view`, `tui`). Rows and queries are decided in
+//! core (`rows`, `query`); this module loads the data and lays out the text.
+
+mod app;
+#[cfg(test)]
+mod fixtures;
+mod tui;
+mod view;
+
+use std::io::IsTerminal as _;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -12,6 +21,7 @@ use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
 use fleetroll_core::records::{BranchRef, TcWorker, WindowsPool};
 use fleetroll_core::rows::{self, COLUMNS, Context, HostData, Row};
+use fleetroll_store::Store;
 use fleetroll_store::content::ContentStore;
 use serde_json::{Map, Value};
 
@@ -20,12 +30,15 @@ use crate::output::print_json;
 use crate::settings::open_store;
 
 pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<ExitCode> {
-    if !args.once {
-        anyhow::bail!("the live view is not built yet; run host-monitor with --once");
-    }
-    let query = filter_of(args)?;
+    let text = query_text(args)?;
+    let query = query::parse(&text).with_context(|| format!("invalid filter {text:?}"))?;
     let sort = sort_keys(&args.sort, &query)?;
     let (hosts, _) = crate::host_args::single(&args.target)?;
+    // Without a terminal the table is printed once. TODO: follow new
+    // observations there too (print changed rows as they arrive).
+    if !args.once && std::io::stdout().is_terminal() {
+        return live(settings, args, &hosts, (text, query)).await;
+    }
     let mut rows = load_rows(settings, &hosts).await?;
     rows.retain(|row| query.matches(row));
     query::sort_rows(&mut rows, &sort);
@@ -41,9 +54,29 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// The query of --filter or --filter-file (`query:` in YAML).
-fn filter_of(args: &MonitorArgs) -> anyhow::Result<Query> {
-    let text = match (&args.filter, &args.filter_file) {
+/// The live view: the store stays open and is re-read every second.
+async fn live(
+    settings: &Settings,
+    args: &MonitorArgs,
+    hosts: &[String],
+    (text, query): (String, Query),
+) -> anyhow::Result<ExitCode> {
+    let sort = query::parse_sort_spec(&args.sort).with_context(|| format!("invalid --sort {:?}", args.sort))?;
+    let store = open_store(settings).await?;
+    let outcome = async {
+        let snapshot = read_snapshot(settings, &store, hosts).await?;
+        let app = app::App::new(snapshot, text, query, app::Sort::new(sort, args.sort.trim()), view::PALETTE.len());
+        tui::run(settings, &store, hosts, app).await
+    }
+    .await;
+    store.close().await;
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// The query text of --filter or --filter-file (`query:` in YAML), blank
+/// without either.
+fn query_text(args: &MonitorArgs) -> anyhow::Result<String> {
+    Ok(match (&args.filter, &args.filter_file) {
         (Some(filter), _) => filter.clone(),
         (None, Some(path)) => {
             let yaml = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -55,8 +88,7 @@ fn filter_of(args: &MonitorArgs) -> anyhow::Result<Query> {
             saved.query
         }
         (None, None) => String::new(),
-    };
-    query::parse(&text).with_context(|| format!("invalid filter {text:?}"))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -76,19 +108,26 @@ fn sort_keys(spec: &str, query: &Query) -> anyhow::Result<Vec<SortKey>> {
 
 async fn load_rows(settings: &Settings, hosts: &[String]) -> anyhow::Result<Vec<Row>> {
     let store = open_store(settings).await?;
+    let snapshot = read_snapshot(settings, &store, hosts).await;
+    store.close().await;
+    Ok(snapshot?.rows)
+}
+
+/// Every listed host's row, as of now, and the newest observation's time.
+async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> anyhow::Result<app::Snapshot> {
     let latest = store.latest_observations().await?;
     let workers = store.latest::<TcWorker>().await?;
     let refs = rows::ref_map(&store.latest::<BranchRef>().await?);
     let pools = rows::pool_hashes(&store.latest::<WindowsPool>().await?);
     let notes = store.notes().await?;
-    store.close().await;
     let overrides = override_infos(
         settings,
         latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok.as_ref())),
     );
     let vault_names = BTreeMap::new();
+    let now = Utc::now();
     let ctx = Context {
-        now: Utc::now(),
+        now,
         refs: &refs,
         windows_pools: &pools,
         overrides: &overrides,
@@ -105,7 +144,8 @@ async fn load_rows(settings: &Settings, hosts: &[String]) -> anyhow::Result<Vec<
             notes: notes.get(host).map_or(&[], Vec::as_slice),
         })
         .collect();
-    Ok(rows::build_rows(&data, &ctx))
+    let newest = hosts.iter().filter_map(|host| latest.get(host)).map(|l| l.latest.ts).max();
+    Ok(app::Snapshot { rows: rows::build_rows(&data, &ctx), newest, now })
 }
 
 /// The stored override files the observations name, read once each.
