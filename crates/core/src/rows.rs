@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::gather::{Failure, Observed};
@@ -365,14 +366,33 @@ pub fn pool_hashes(pools: &[WindowsPool]) -> BTreeMap<String, String> {
     newest.into_iter().map(|(name, p)| (name.to_owned(), p.hash.clone())).collect()
 }
 
-/// The newest worker whose host has `host`'s short name (without case), as
-/// the MVP keys workers by short hostname (§8.1).
-pub fn worker_for<'a>(host: &str, workers: &'a [TcWorker]) -> Option<&'a TcWorker> {
-    let wanted = short_name(host);
-    workers
-        .iter()
-        .filter(|w| short_name(&w.host).eq_ignore_ascii_case(wanted) || w.worker_id.eq_ignore_ascii_case(wanted))
-        .max_by_key(|w| w.ts)
+/// Workers by host, for finding each host's worker in one lookup: a
+/// worker belongs to the host whose short name equals its host's short
+/// name or its worker id, ignoring case; the newest record wins. (A scan
+/// per host made 20,000 rows take 16 s.)
+#[derive(Debug, Default)]
+pub struct WorkerIndex<'a> {
+    by_name: std::collections::HashMap<String, &'a TcWorker>,
+}
+
+impl<'a> WorkerIndex<'a> {
+    pub fn new(workers: &'a [TcWorker]) -> WorkerIndex<'a> {
+        let mut index = WorkerIndex::default();
+        for worker in workers {
+            for name in [short_name(&worker.host), worker.worker_id.as_str()] {
+                let slot = index.by_name.entry(name.to_ascii_lowercase()).or_insert(worker);
+                if worker.ts > slot.ts {
+                    *slot = worker;
+                }
+            }
+        }
+        index
+    }
+
+    /// The worker of `host`, if any.
+    pub fn get(&self, host: &str) -> Option<&'a TcWorker> {
+        self.by_name.get(&short_name(host).to_ascii_lowercase()).copied()
+    }
 }
 
 /// Colour indices for a palette column: the sorted unique keys of *all*
@@ -393,7 +413,9 @@ pub fn palette_indices<'a>(
 /// Reads the stored observation. Fields of the wrong type (from an older
 /// writer) are dropped one by one rather than losing the whole record.
 pub fn read_observed(value: &Value) -> Observed {
-    if let Ok(observed) = serde_json::from_value(value.clone()) {
+    // Deserialising from the borrowed value avoids cloning every map; the
+    // slow path below runs only for records with fields of the wrong type.
+    if let Ok(observed) = Observed::deserialize(value) {
         return observed;
     }
     let Some(map) = value.as_object() else { return Observed::default() };

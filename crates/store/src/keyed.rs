@@ -21,8 +21,17 @@ const ROWS_PER_STATEMENT: usize = 500;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatestObservation {
     pub latest: HostObservation,
-    /// The newest observation with `ok`; `None` when the host has none.
-    pub last_ok: Option<HostObservation>,
+    /// The newest good observation when it is not `latest` itself; kept
+    /// apart so a fleet of healthy hosts is not held in memory twice.
+    older_ok: Option<HostObservation>,
+}
+
+impl LatestObservation {
+    /// The newest observation with `ok` (`latest` itself when it is ok);
+    /// `None` when the host has none.
+    pub fn last_ok(&self) -> Option<&HostObservation> {
+        if self.latest.ok { Some(&self.latest) } else { self.older_ok.as_ref() }
+    }
 }
 
 impl Store {
@@ -65,15 +74,16 @@ impl Store {
         let mut newest: BTreeMap<String, LatestObservation> = BTreeMap::new();
         for row in &rows {
             let obs: HostObservation = decode(table, row)?;
-            let last_ok = obs.ok.then(|| obs.clone());
             match newest.entry(obs.host.clone()) {
                 Entry::Vacant(slot) => {
-                    slot.insert(LatestObservation { latest: obs, last_ok });
+                    slot.insert(LatestObservation { latest: obs, older_ok: None });
                 }
                 Entry::Occupied(mut slot) => {
                     let seen = slot.get_mut();
-                    seen.latest = obs;
-                    seen.last_ok = last_ok.or(seen.last_ok.take());
+                    let previous = std::mem::replace(&mut seen.latest, obs);
+                    if previous.ok {
+                        seen.older_ok = Some(previous);
+                    }
                 }
             }
         }

@@ -234,9 +234,9 @@ async fn latest_observations_pairs_latest_with_last_good(db: &TestDb) {
     let latest = store.latest_observations().await.unwrap();
     assert_eq!(latest.keys().collect::<Vec<_>>(), ["a.example", "b.example", "c.example"]);
     assert_eq!(latest["a.example"].latest, observation("a.example", 2, false));
-    assert_eq!(latest["a.example"].last_ok, Some(observation("a.example", 1, true)));
-    assert_eq!(latest["b.example"].last_ok, None);
-    assert_eq!(latest["c.example"].last_ok, Some(latest["c.example"].latest.clone()));
+    assert_eq!(latest["a.example"].last_ok(), Some(&observation("a.example", 1, true)));
+    assert_eq!(latest["b.example"].last_ok(), None);
+    assert_eq!(latest["c.example"].last_ok(), Some(&latest["c.example"].latest));
 }
 
 async fn large_batches_cross_statement_chunks(db: &TestDb) {

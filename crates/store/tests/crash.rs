@@ -132,8 +132,8 @@ async fn check_consistent(store: &Store, path: &Path) -> Result<i64, Failed> {
             )
             .into());
         }
-        if seen.last_ok.as_ref().and_then(batch_of) != last_good {
-            return Err(format!("{host}: newest good batch {:?}, expected {last_good:?}", seen.last_ok).into());
+        if seen.last_ok().and_then(batch_of) != last_good {
+            return Err(format!("{host}: newest good batch {:?}, expected {last_good:?}", seen.last_ok()).into());
         }
         let kept = store.history::<HostObservation>(&[host]).await?.len();
         let expected = usize::try_from(newest + 1)?.min(RETENTION as usize);

@@ -114,7 +114,7 @@ fn host_facts(
     overrides: &ContentStore,
     problems: &mut Vec<HostProblem>,
 ) -> HostFacts {
-    let record = latest.map(|l| l.last_ok.as_ref().unwrap_or(&l.latest));
+    let record = latest.map(|l| l.last_ok().unwrap_or(&l.latest));
     let observed: Observed = match record.map(|r| serde_json::from_value(r.observed.clone())) {
         Some(Ok(observed)) => observed,
         Some(Err(e)) => {

@@ -22,7 +22,7 @@ pub async fn run(settings: &Settings, args: &FreshnessArgs) -> anyhow::Result<Ex
         }
         None => ("--all".to_owned(), latest.keys().cloned().collect()),
     };
-    let last_ok: Vec<_> = hosts.iter().map(|h| latest.get(h).and_then(|l| l.last_ok.as_ref()).map(|o| o.ts)).collect();
+    let last_ok: Vec<_> = hosts.iter().map(|h| latest.get(h).and_then(|l| l.last_ok()).map(|o| o.ts)).collect();
     let report = assess(&source, &last_ok, Utc::now(), args.stale_threshold, args.min_fresh_pct);
     if args.output.json {
         print_json(&report)?;

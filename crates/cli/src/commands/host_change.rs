@@ -161,7 +161,7 @@ async fn latest_observed(store: &Store, hosts: &[String]) -> anyhow::Result<BTre
     Ok(hosts
         .iter()
         .filter_map(|host| {
-            let seen = latest.get(host)?.last_ok.as_ref()?;
+            let seen = latest.get(host)?.last_ok()?;
             Some((host.clone(), serde_json::from_value(seen.observed.clone()).ok()?))
         })
         .collect())

@@ -120,10 +120,8 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
     let refs = rows::ref_map(&store.latest::<BranchRef>().await?);
     let pools = rows::pool_hashes(&store.latest::<WindowsPool>().await?);
     let notes = store.notes().await?;
-    let overrides = override_infos(
-        settings,
-        latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok.as_ref())),
-    );
+    let overrides =
+        override_infos(settings, latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok())));
     let vault_names = BTreeMap::new();
     let now = Utc::now();
     let ctx = Context {
@@ -134,13 +132,14 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         vault_names: &vault_names,
         fqdn_suffix: None,
     };
+    let workers = rows::WorkerIndex::new(&workers);
     let data: Vec<HostData<'_>> = hosts
         .iter()
         .map(|host| HostData {
             host,
             latest: latest.get(host).map(|l| &l.latest),
-            last_ok: latest.get(host).and_then(|l| l.last_ok.as_ref()),
-            worker: rows::worker_for(host, &workers),
+            last_ok: latest.get(host).and_then(|l| l.last_ok()),
+            worker: workers.get(host),
             notes: notes.get(host).map_or(&[], Vec::as_slice),
         })
         .collect();

@@ -644,8 +644,9 @@ fn record_lookups() {
             w.worker_id = "other".into();
         }),
     ];
-    assert_eq!(worker_for(HOST, &workers).map(|w| w.ts), Some(at(10)));
-    assert!(worker_for("nobody.example", &workers).is_none());
+    let index = WorkerIndex::new(&workers);
+    assert_eq!(index.get(HOST).map(|w| w.ts), Some(at(10)));
+    assert!(index.get("nobody.example").is_none());
 }
 
 #[test]
