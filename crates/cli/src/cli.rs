@@ -105,13 +105,14 @@ pub enum Command {
     NoteClear(NoteClearArgs),
     /// Show a host's notes since the last clear.
     ShowNotes(ShowNotesArgs),
-    /// Report on hosts from the store: one row each (reachability, role,
-    /// override, vault, Puppet, Taskcluster activity, data age, health, note).
+    /// Watch hosts from the store: one row each (reachability, role, override,
+    /// vault, Puppet, Taskcluster activity, data age, health, note).
     ///
-    /// With --once: a table (two spaces between columns), JSON, or host names,
-    /// filtered (--filter 'role~talos tc_act>1h sort:data:desc') and sorted.
-    /// An unknown column or malformed filter exits 2 with the reason.
-    /// The live terminal view is not built yet: --once is required.
+    /// On a terminal: a live view, refreshed every second (keys: j/k, PgUp/PgDn,
+    /// h/l, s sort, / filter, \\ clear, ? help, q quit). With --once, or when
+    /// stdout is not a terminal: a table (two spaces between columns), JSON,
+    /// or host names, filtered (--filter 'role~talos tc_act>1h sort:data:desc')
+    /// and sorted. An unknown column or malformed filter exits 2 with the reason.
     HostMonitor(MonitorArgs),
     /// Is the stored picture of the fleet recent enough to act on? Exit 0 only when fresh.
     ///
@@ -249,7 +250,7 @@ pub struct MonitorArgs {
     /// A host, or a host list file.
     #[arg(value_name = "HOST_OR_FILE")]
     pub target: String,
-    /// Print once and exit (required for now).
+    /// Print once and exit, instead of the live view.
     #[arg(long)]
     pub once: bool,
     /// Sort by these columns: host, role, or COL[:asc|desc][,COL…].
