@@ -115,11 +115,14 @@ async fn load_rows(settings: &Settings, hosts: &[String]) -> anyhow::Result<Vec<
 
 /// Every listed host's row, as of now, and the newest observation's time.
 async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> anyhow::Result<app::Snapshot> {
+    let started = std::time::Instant::now();
     let latest = store.latest_observations().await?;
+    let observations_read = started.elapsed();
     let workers = store.latest::<TcWorker>().await?;
     let refs = rows::ref_map(&store.latest::<BranchRef>().await?);
     let pools = rows::pool_hashes(&store.latest::<WindowsPool>().await?);
     let notes = store.notes().await?;
+    let store_read = started.elapsed();
     let overrides =
         override_infos(settings, latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok())));
     let vault_names = BTreeMap::new();
@@ -144,7 +147,15 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         })
         .collect();
     let newest = hosts.iter().filter_map(|host| latest.get(host)).map(|l| l.latest.ts).max();
-    Ok(app::Snapshot { rows: rows::build_rows(&data, &ctx), newest, now })
+    let rows = rows::build_rows(&data, &ctx);
+    tracing::debug!(
+        hosts = hosts.len(),
+        observations_ms = observations_read.as_millis(),
+        store_ms = store_read.as_millis(),
+        total_ms = started.elapsed().as_millis(),
+        "Read the monitor's rows"
+    );
+    Ok(app::Snapshot { rows, newest, now })
 }
 
 /// The stored override files the observations name, read once each.
