@@ -109,10 +109,11 @@ pub enum Command {
     /// vault, Puppet, Taskcluster activity, data age, health, note).
     ///
     /// On a terminal: a live view, refreshed every second (keys: j/k, PgUp/PgDn,
-    /// h/l, s sort, / filter, \\ clear, ? help, q quit). With --once, or when
-    /// stdout is not a terminal: a table (two spaces between columns), JSON,
-    /// or host names, filtered (--filter 'role~talos tc_act>1h sort:data:desc')
-    /// and sorted. An unknown column or malformed filter exits 2 with the reason.
+    /// h/l, s sort, / filter, \\ clear, ? help, q quit). With --once: a table
+    /// (two spaces between columns), JSON, or host names, filtered (--filter
+    /// 'role~talos tc_act>1h sort:data:desc') and sorted. Without --once and
+    /// without a terminal: the table, then a line for every host that gets a
+    /// new observation, until interrupted. A bad filter exits 2 with the reason.
     HostMonitor(MonitorArgs),
     /// Is the stored picture of the fleet recent enough to act on? Exit 0 only when fresh.
     ///

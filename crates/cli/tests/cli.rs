@@ -226,3 +226,51 @@ fn gather_gh_uses_the_configured_api_and_throttles() {
     let again: Value = serde_json::from_slice(&fleetroll(home.path(), &["gather-gh", "--json"], &[]).stdout).unwrap();
     assert!(again["skipped"].is_object(), "fetched less than an hour ago: {again}");
 }
+
+/// Without --once and without a terminal, host-monitor prints the table and
+/// then a line for each listed host that gets a new observation.
+#[test]
+fn host_monitor_on_a_pipe_follows_new_observations() {
+    use std::io::{BufRead as _, BufReader};
+    let home = tempfile::tempdir().unwrap();
+    let list = home.path().join("hosts.list");
+    std::fs::write(&list, "a.example\nb.example\n").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let location = fleetroll_core::config::StoreLocation::Sqlite(home.path().join("fleetroll.db"));
+    let store = runtime.block_on(fleetroll_store::Store::open(&location, &Default::default())).unwrap();
+    let observation = |host: &str, role: &str| fleetroll_core::records::HostObservation {
+        host: host.into(),
+        ts: chrono::Utc::now(),
+        ok: true,
+        observed: serde_json::json!({"role_present": true, "role": role, "os_type": "Linux"}),
+        ssh_rc: Some(0),
+        failure: None,
+    };
+    runtime.block_on(store.put(&[observation("a.example", "first_role")])).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetroll"))
+        .env("FLEETROLL_HOME", home.path())
+        .args(["host-monitor", list.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let next = || received.recv_timeout(std::time::Duration::from_secs(10));
+    let header = next().unwrap();
+    assert!(header.starts_with("HOST"), "{header}");
+    let table: Vec<String> = (0..2).map(|_| next().unwrap()).collect();
+    assert!(table[0].starts_with("a.example") && table[0].contains("first_role"), "{table:?}");
+    runtime.block_on(store.put(&[observation("b.example", "second_role"), observation("other.example", "x")])).unwrap();
+    let followed = next();
+    let _ = child.kill();
+    let _ = child.wait();
+    let followed = followed.expect("a line for the new observation");
+    assert!(followed.starts_with("b.example") && followed.contains("second_role"), "{followed}");
+}

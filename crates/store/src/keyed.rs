@@ -90,6 +90,33 @@ impl Store {
         Ok(newest)
     }
 
+    /// Observations stored after the one numbered `after_id` (0: from the
+    /// start), oldest first with their numbers, at most `limit`: how a
+    /// follower sees what is new without reading everything again. On
+    /// PostgreSQL numbers come from a sequence, so a transaction that
+    /// commits after a later-numbered one can be passed over; followers that
+    /// must see everything re-read the newest rows from time to time.
+    pub async fn observations_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, HostObservation)>, StoreError> {
+        let table = &HostObservation::TABLE;
+        let sql = format!(
+            "SELECT id, {data} AS data FROM {name} WHERE id > $1 ORDER BY id LIMIT $2",
+            data = self.dialect().json_column(),
+            name = table.name,
+        );
+        let rows = sqlx::query(&sql).bind(after_id).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok((row.try_get("id")?, decode(table, row)?))).collect()
+    }
+
+    /// The number of the newest stored observation (0 when there is none).
+    pub async fn newest_observation_id(&self) -> Result<i64, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM host_observations").fetch_one(&self.pool).await?;
+        Ok(id.unwrap_or(0))
+    }
+
     /// Every kept record of one key, newest first.
     pub async fn history<R: Record>(&self, key: &[&str]) -> Result<Vec<R>, StoreError> {
         let table = &R::TABLE;

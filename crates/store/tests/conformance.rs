@@ -109,6 +109,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         audit_truncation_is_detected,
         audit_concurrent_appends_never_fork,
         notes_read_back_per_host_in_order,
+        observations_after_a_cursor_come_in_order,
         maintain_dry_run_changes_nothing,
         maintain_compacts,
     ]
@@ -448,6 +449,22 @@ async fn notes_read_back_per_host_in_order(db: &TestDb) {
     assert_eq!(notes["a.example"], [records[0].clone(), records[2].clone(), records[3].clone(), records[4].clone()]);
     assert_eq!(current_note(&notes["a.example"]).as_deref(), Some("(2) watching"));
     assert_eq!(current_note(&notes["b.example"]).as_deref(), Some("flaky disk"));
+}
+
+/// A follower (host-monitor on a pipe) reads what is new since its cursor.
+async fn observations_after_a_cursor_come_in_order(db: &TestDb) {
+    let store = db.open(10).await;
+    assert_eq!(store.newest_observation_id().await.unwrap(), 0);
+    store.put(&[observation("a.example", 1, true), observation("b.example", 1, true)]).await.unwrap();
+    let cursor = store.newest_observation_id().await.unwrap();
+    assert!(store.observations_after(cursor, 100).await.unwrap().is_empty());
+    store.put(&[observation("b.example", 2, false), observation("a.example", 3, true)]).await.unwrap();
+    let new = store.observations_after(cursor, 100).await.unwrap();
+    let seen: Vec<(&str, i64)> =
+        new.iter().map(|(_, o)| (o.host.as_str(), minutes(std::slice::from_ref(o))[0])).collect();
+    assert_eq!(seen, [("b.example", 2), ("a.example", 3)]);
+    assert!(new[0].0 > cursor && new[1].0 > new[0].0);
+    assert_eq!(store.observations_after(cursor, 1).await.unwrap().len(), 1, "limited");
 }
 
 async fn maintain_dry_run_changes_nothing(db: &TestDb) {

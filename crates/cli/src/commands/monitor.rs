@@ -34,11 +34,11 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     let query = query::parse(&text).with_context(|| format!("invalid filter {text:?}"))?;
     let sort = sort_keys(&args.sort, &query)?;
     let (hosts, _) = crate::host_args::single(&args.target)?;
-    // Without a terminal the table is printed once. TODO: follow new
-    // observations there too (print changed rows as they arrive).
     if !args.once && std::io::stdout().is_terminal() {
         return live(settings, args, &hosts, (text, query)).await;
     }
+    // Taken before the first read, so nothing stored in between is missed.
+    let cursor = if args.once { None } else { Some(newest_observation_id(settings).await?) };
     let mut rows = load_rows(settings, &hosts).await?;
     rows.retain(|row| query.matches(row));
     query::sort_rows(&mut rows, &sort);
@@ -51,7 +51,61 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     } else {
         print!("{}", table(&rows));
     }
-    Ok(ExitCode::SUCCESS)
+    match cursor {
+        Some(cursor) => follow(settings, &hosts, &query, args.json, cursor).await,
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// How often a follower looks for new observations.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// New observations read per look.
+const FOLLOW_BATCH: i64 = 10_000;
+
+async fn newest_observation_id(settings: &Settings) -> anyhow::Result<i64> {
+    let store = open_store(settings).await?;
+    let id = store.newest_observation_id().await;
+    store.close().await;
+    Ok(id?)
+}
+
+/// Without a terminal and without --once, as in the MVP: after the table,
+/// print the row of every listed host that gets a new observation (a
+/// table line, or a JSON line with --json), until interrupted.
+async fn follow(
+    settings: &Settings,
+    hosts: &[String],
+    query: &Query,
+    json: bool,
+    mut cursor: i64,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let wanted: std::collections::HashSet<&str> = hosts.iter().map(String::as_str).collect();
+    let store = open_store(settings).await?;
+    loop {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let new = store.observations_after(cursor, FOLLOW_BATCH).await?;
+        let Some((last, _)) = new.last() else { continue };
+        cursor = *last;
+        let mut changed: Vec<String> =
+            new.iter().map(|(_, o)| o.host.clone()).filter(|h| wanted.contains(h.as_str())).collect();
+        changed.sort();
+        changed.dedup();
+        if changed.is_empty() {
+            continue;
+        }
+        let snapshot = read_snapshot(settings, &store, &changed).await?;
+        let mut stdout = std::io::stdout().lock();
+        for row in snapshot.rows.iter().filter(|row| query.matches(*row)) {
+            let line = if json {
+                rows_json(std::slice::from_ref(row)).to_string()
+            } else {
+                row.columns().map(|(_, cell)| cell_text(cell)).collect::<Vec<_>>().join("  ")
+            };
+            writeln!(stdout, "{line}")?;
+        }
+        stdout.flush()?;
+    }
 }
 
 /// The live view: the store stays open and is re-read every second.
