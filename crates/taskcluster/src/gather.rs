@@ -419,8 +419,8 @@ pub struct QuarantineOutcome {
 }
 
 /// Quarantines (or, with `until` ≤ now, lifts the quarantine of) each
-/// host's worker. The pool comes from the newest stored `TcWorker`; the
-/// worker group from the pool's worker list. `dry_run` only resolves.
+/// host's worker. The pool and worker group come from the newest stored
+/// `TcWorker` (the group from the pool's worker list for older records). `dry_run` only resolves.
 pub async fn quarantine(
     hosts: &[String],
     store: &Store,
@@ -446,16 +446,23 @@ pub async fn quarantine(
             continue;
         };
         let pool = Pool::new(&record.provisioner, &record.worker_type);
-        if !groups.contains_key(&pool) {
-            let listed = client.list_workers(&pool.provisioner, &pool.worker_type).await;
-            let by_id = listed.map(|ws| ws.into_iter().map(|w| (w.worker_id, w.worker_group)).collect());
-            groups.insert(pool.clone(), by_id.map_err(|e| e.to_string()));
-        }
-        let group = match &groups[&pool] {
-            Ok(by_id) => by_id.get(&record.worker_id).cloned(),
-            Err(e) => {
-                outcomes.push(outcome(None, Some(e.clone())));
-                continue;
+        // gather-tc stores the worker group; only records from before it did
+        // need the pool listed again to find it.
+        let group = match &record.worker_group {
+            Some(group) => Some(group.clone()),
+            None => {
+                if !groups.contains_key(&pool) {
+                    let listed = client.list_workers(&pool.provisioner, &pool.worker_type).await;
+                    let by_id = listed.map(|ws| ws.into_iter().map(|w| (w.worker_id, w.worker_group)).collect());
+                    groups.insert(pool.clone(), by_id.map_err(|e| e.to_string()));
+                }
+                match &groups[&pool] {
+                    Ok(by_id) => by_id.get(&record.worker_id).cloned(),
+                    Err(e) => {
+                        outcomes.push(outcome(None, Some(e.clone())));
+                        continue;
+                    }
+                }
             }
         };
         let Some(group) = group else {
