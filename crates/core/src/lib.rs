@@ -18,5 +18,7 @@ pub mod pools;
 pub mod query;
 pub mod records;
 pub mod rows;
+pub mod scopes;
 pub mod script;
 pub mod time;
+pub mod trees;
