@@ -15,12 +15,14 @@
 //!   `audit_head` row so the hash chain never forks.
 
 mod audit;
+pub mod clients;
 pub mod content;
 mod error;
 mod keyed;
 mod maintain;
 mod notes;
 mod record;
+pub mod trees;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -30,10 +32,12 @@ use fleetroll_core::config::StoreLocation;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use clients::{ApiClient, ClientError, NewClient};
 pub use error::StoreError;
 pub use keyed::LatestObservation;
 pub use maintain::{MaintainReport, MaintainStep};
 pub use record::{Record, TABLES, Table};
+pub use trees::{RevertOutcome, TreesError, UpdateOutcome};
 
 /// Options for [`Store::open`].
 #[derive(Clone, Debug)]
