@@ -77,9 +77,52 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+/// Logs go to stderr, or while the live monitor owns the terminal (where
+/// they would draw over its screen) to what it hands [`redirect_logs`]. Two
+/// layers, so the file gets no colour codes and stderr keeps them.
 fn init_logging(debug: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let default = if debug { "debug" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETROLL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let stderr = tracing_subscriber::fmt::layer().with_writer(|| LogWriter::Stderr).with_target(false);
+    let redirected =
+        tracing_subscriber::fmt::layer().with_writer(|| LogWriter::Redirected).with_target(false).with_ansi(false);
+    tracing_subscriber::registry().with(filter).with(stderr).with(redirected).init();
+}
+
+type LogSink = Box<dyn std::io::Write + Send>;
+
+static LOG_REDIRECT: std::sync::Mutex<Option<LogSink>> = std::sync::Mutex::new(None);
+
+/// Sends log lines to `sink` instead of stderr; `None` sends them back.
+fn redirect_logs(sink: Option<LogSink>) {
+    *LOG_REDIRECT.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = sink;
+}
+
+/// Each layer's writer writes only while its destination is the current one.
+enum LogWriter {
+    Stderr,
+    Redirected,
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut redirect = LOG_REDIRECT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (self, redirect.as_mut()) {
+            (LogWriter::Stderr, None) => std::io::stderr().write(buf),
+            (LogWriter::Redirected, Some(sink)) => sink.write(buf),
+            _ => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut redirect = LOG_REDIRECT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (self, redirect.as_mut()) {
+            (LogWriter::Stderr, None) => std::io::stderr().flush(),
+            (LogWriter::Redirected, Some(sink)) => sink.flush(),
+            _ => Ok(()),
+        }
+    }
 }

@@ -3,6 +3,9 @@
 //! `tmux send-keys`, the screen read with `tmux capture-pane`. Ignored (with
 //! the reason) where tmux is missing; failing instead with
 //! FLEETROLL_REQUIRE_SERVICES=1.
+//!
+//! HOST shows names without the domain all hosts share (`.test.example`,
+//! in the header as `fqdn=`), so rows are found by their line's start.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -33,13 +36,25 @@ fn main() {
         eprintln!("tmux is unavailable ({why}): the live monitor test {outcome}");
     }
     let ignored = missing.is_some() && !required;
-    let trial = Trial::test("live_monitor_scrolls_filters_and_quits", move || match missing {
-        Some(why) => Err(format!("tmux unavailable: {why}").into()),
-        None => live_monitor_scrolls_filters_and_quits(),
-    })
-    .with_ignored_flag(ignored);
-    libtest_mimic::run(&args, vec![trial]).exit()
+    let cases: [(&str, Case); 2] = [
+        ("live_monitor_scrolls_filters_and_quits", live_monitor_scrolls_filters_and_quits),
+        ("live_monitor_picks_a_saved_filter_and_remembers_it", live_monitor_picks_a_saved_filter_and_remembers_it),
+    ];
+    let trials = cases
+        .into_iter()
+        .map(|(name, case)| {
+            let missing = missing.clone();
+            Trial::test(name, move || match missing {
+                Some(why) => Err(format!("tmux unavailable: {why}").into()),
+                None => case(),
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
 }
+
+type Case = fn() -> Result<(), Failed>;
 
 fn tmux_missing() -> Option<String> {
     match Command::new("tmux").arg("-V").output() {
@@ -155,11 +170,92 @@ fn seed(home: &Path) -> Result<(), Failed> {
     check(note.status.success(), format!("note-add failed: {}", String::from_utf8_lossy(&note.stderr)))
 }
 
-fn live_monitor_scrolls_filters_and_quits() -> Result<(), Failed> {
+/// Whether a row of `host` (shown without `.test.example`) is on `screen`.
+fn shows(screen: &str, host: &str) -> bool {
+    let name = host.strip_suffix(".test.example").unwrap_or(host);
+    screen.lines().any(|line| line.starts_with(&format!("{name} ")))
+}
+
+/// The seeded home, its host list, and a tmux session running the monitor
+/// over them with `env` set.
+fn start_monitor(env: &[(&str, &str)]) -> Result<(tempfile::TempDir, Session), Failed> {
     let home = tempfile::tempdir()?;
     seed(home.path())?;
     let list = home.path().join("hosts.list");
     std::fs::write(&list, HOSTS.iter().map(|(host, _)| format!("{host}\n")).collect::<String>())?;
+    let mut words = vec![
+        "env".to_owned(),
+        "-u".to_owned(),
+        "FLEETROLL_DATABASE_URL".to_owned(),
+        "-u".to_owned(),
+        "FLEETROLL_LOG_FILE".to_owned(),
+    ];
+    words.push(format!("FLEETROLL_HOME={}", home.path().display()));
+    words.extend(env.iter().map(|(name, value)| format!("{name}={value}")));
+    words.extend([env!("CARGO_BIN_EXE_fleetroll").to_owned(), "host-monitor".to_owned()]);
+    words.push(list.to_string_lossy().into_owned());
+    let command = shlex::try_join(words.iter().map(String::as_str))?;
+    let session = Session::start(home.path(), &command)?;
+    Ok((home, session))
+}
+
+fn live_monitor_scrolls_filters_and_quits() -> Result<(), Failed> {
+    let (_home, session) = start_monitor(&[])?;
+
+    let screen = session.wait_for("header", |s| s.contains("fleetroll ") && s.contains("hosts=3/3"))?;
+    check(screen.contains("fqdn=.test.example"), format!("the shared domain is not in the header:\n{screen}"))?;
+    for (host, _) in HOSTS {
+        check(shows(&screen, host), format!("{host} is not shown:\n{screen}"))?;
+    }
+
+    // Three rows fit on one page, so `j` must leave them all in view.
+    session.keys(&["j", "l"])?;
+    let screen = session.wait_for("columns scrolled right", |s| s.contains("[◀▶ 2-"))?;
+    check(screen.lines().nth(1).is_some_and(|l| l.starts_with("HOST")), format!("HOST is gone:\n{screen}"))?;
+    check(shows(&screen, "m1.test.example"), format!("j scrolled a short list:\n{screen}"))?;
+    check(!screen.contains("REACHABLE"), format!("REACHABLE did not scroll off:\n{screen}"))?;
+    // NOTE, the last column, fits once the columns moved over.
+    check(screen.contains("disk replaced"), format!("the note is not shown:\n{screen}"))?;
+
+    session.keys(&["/", "role~talos", "Enter"])?;
+    let screen = session.wait_for("the filter applied", |s| s.contains("hosts=2/3"))?;
+    check(shows(&screen, "t1") && shows(&screen, "t2"), format!("talos hosts:\n{screen}"))?;
+    check(!shows(&screen, "m1"), format!("m1 is not filtered out:\n{screen}"))?;
+
+    session.keys(&["q"])?;
+    check(session.ended()?, "the session did not end after q")
+}
+
+/// `f` lists the saved filters (naming a broken file on the status line),
+/// Enter applies one, the history file records it, and `/` then ↑ in a new
+/// session brings it back. Debug logs go to the log file, not the screen.
+fn live_monitor_picks_a_saved_filter_and_remembers_it() -> Result<(), Failed> {
+    let logs = tempfile::tempdir()?;
+    let log_file = logs.path().join("monitor.log");
+    let log_file = log_file.to_string_lossy();
+    let (home, session) = start_monitor(&[("FLEETROLL_LOG", "debug"), ("FLEETROLL_LOG_FILE", &log_file)])?;
+    let filters = home.path().join("filters");
+    std::fs::create_dir_all(&filters)?;
+    std::fs::write(filters.join("talos.yaml"), "query: role~talos\ndescription: the talos hosts\n")?;
+    std::fs::write(filters.join("broken.yaml"), "query: [unclosed\n")?;
+    session.wait_for("header", |s| s.contains("hosts=3/3"))?;
+
+    session.keys(&["f"])?;
+    let screen = session.wait_for("the picker", |s| s.contains("Saved (1)") && s.contains("the talos hosts"))?;
+    check(screen.contains("skipped saved filter broken.yaml"), format!("the broken file is not named:\n{screen}"))?;
+    session.keys(&["Enter"])?;
+    let screen = session.wait_for("the saved filter applied", |s| s.contains("hosts=2/3"))?;
+    check(screen.contains("/role~talos"), format!("the query is not in the header:\n{screen}"))?;
+    let history = std::fs::read_to_string(home.path().join("filter_history"))?;
+    check(history == "role~talos\n", format!("filter_history holds {history:?}"))?;
+    check(!screen.contains("DEBUG"), format!("log lines drew over the screen:\n{screen}"))?;
+    session.keys(&["q"])?;
+    check(session.ended()?, "the session did not end after q")?;
+    let log = std::fs::read_to_string(logs.path().join("monitor.log"))?;
+    check(log.contains("Drew the monitor") && log.contains("draw_us="), format!("no frame times logged:\n{log}"))?;
+
+    // A new session over the same home: ↑ in the bar recalls the filter.
+    let list = home.path().join("hosts.list");
     let command = shlex::try_join([
         "env",
         "-u",
@@ -169,27 +265,13 @@ fn live_monitor_scrolls_filters_and_quits() -> Result<(), Failed> {
         "host-monitor",
         &list.to_string_lossy(),
     ])?;
+    drop(session);
     let session = Session::start(home.path(), &command)?;
-
-    let screen = session.wait_for("header", |s| s.contains("fleetroll ") && s.contains("hosts=3/3"))?;
-    for (host, _) in HOSTS {
-        check(screen.contains(host), format!("{host} is not shown:\n{screen}"))?;
-    }
-
-    // Three rows fit on one page, so `j` must leave them all in view.
-    session.keys(&["j", "l"])?;
-    let screen = session.wait_for("columns scrolled right", |s| s.contains("[◀▶ 2-"))?;
-    check(screen.lines().nth(1).is_some_and(|l| l.starts_with("HOST")), format!("HOST is gone:\n{screen}"))?;
-    check(screen.contains("m1.test.example"), format!("j scrolled a short list:\n{screen}"))?;
-    check(!screen.contains("REACHABLE"), format!("REACHABLE did not scroll off:\n{screen}"))?;
-    // NOTE, the last column, fits once the columns moved over.
-    check(screen.contains("disk replaced"), format!("the note is not shown:\n{screen}"))?;
-
-    session.keys(&["/", "role~talos", "Enter"])?;
-    let screen = session.wait_for("the filter applied", |s| s.contains("hosts=2/3"))?;
-    check(screen.contains("t1.test.example") && screen.contains("t2.test.example"), format!("talos hosts:\n{screen}"))?;
-    check(!screen.contains("m1.test.example"), format!("m1 is not filtered out:\n{screen}"))?;
-
+    session.wait_for("header", |s| s.contains("hosts=3/3"))?;
+    session.keys(&["/", "Up"])?;
+    session.wait_for("the recalled filter", |s| s.lines().any(|l| l.starts_with("/role~talos")))?;
+    session.keys(&["Enter"])?;
+    session.wait_for("the recalled filter applied", |s| s.contains("hosts=2/3"))?;
     session.keys(&["q"])?;
     check(session.ended()?, "the session did not end after q")
 }

@@ -36,6 +36,8 @@ pub struct FileConfig {
     /// `[paths.darwin]`); the MVP's paths by default.
     #[serde(default)]
     pub paths: crate::script::Profile,
+    #[serde(default)]
+    pub monitor: MonitorSection,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -68,6 +70,24 @@ pub struct TaskclusterSection {
     pub task_runs: Option<bool>,
     #[serde(default)]
     pub roles: Option<crate::pools::RoleMap>,
+}
+
+/// `[monitor]`: the live host-monitor's files.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSection {
+    /// Saved filters (`*.yaml`) the `f` picker lists; relative to the home
+    /// directory unless absolute.
+    pub filters_dir: Option<PathBuf>,
+}
+
+/// Saved filters' folder inside the home directory, by default.
+pub const DEFAULT_FILTERS_DIR: &str = "filters";
+
+/// host-monitor settings in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorSettings {
+    pub filters_dir: PathBuf,
 }
 
 /// The Firefox CI deployment, which the MVP's hosts serve.
@@ -242,6 +262,7 @@ pub struct Settings {
     pub github_api_url: String,
     pub taskcluster: TaskclusterSettings,
     pub profile: crate::script::Profile,
+    pub monitor: MonitorSettings,
 }
 
 impl Settings {
@@ -258,7 +279,6 @@ impl Settings {
         let retention = overrides.retention.or(file.store.retention).unwrap_or(DEFAULT_RETENTION);
         validate_retention(retention).map_err(|message| ConfigError::for_key("retention", message))?;
         Ok(Settings {
-            home,
             store,
             retention,
             busy_timeout: Duration::from_millis(file.store.busy_timeout_ms.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS)),
@@ -274,6 +294,12 @@ impl Settings {
                 ),
             },
             profile: file.paths,
+            // A relative folder is read from the home directory, where the
+            // file naming it lives, not from wherever the monitor started.
+            monitor: MonitorSettings {
+                filters_dir: home.join(file.monitor.filters_dir.as_deref().unwrap_or(Path::new(DEFAULT_FILTERS_DIR))),
+            },
+            home,
         })
     }
 }
@@ -328,6 +354,21 @@ mod tests {
         assert!(settings.taskcluster.roles.0.contains_key("gecko_t_linux_talos"), "the MVP's roles stay");
         let err = parse_file("[taskcluster.roles.r]\nworker = \"x\"\n").unwrap_err();
         assert!(err.key.as_deref().is_some_and(|k| k.starts_with("taskcluster.roles")), "{err}");
+    }
+
+    #[test]
+    fn monitor_filters_dir_defaults_to_the_home_and_resolves_from_it() {
+        let cases = [
+            ("", "/h/filters"),
+            ("[monitor]\nfilters_dir = \"saved\"\n", "/h/saved"),
+            ("[monitor]\nfilters_dir = \"/etc/fleetroll/filters\"\n", "/etc/fleetroll/filters"),
+        ];
+        for (text, dir) in cases {
+            let settings = Settings::resolve("/h".into(), parse_file(text).unwrap(), Overrides::default()).unwrap();
+            assert_eq!(settings.monitor.filters_dir, PathBuf::from(dir), "{text:?}");
+        }
+        let err = parse_file("[monitor]\nfilter_dir = \"x\"\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("monitor.filter_dir"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,23 @@
-//! The live monitor's model: the rows, what is shown of them (filter, sort,
-//! scroll offsets), the mode (table, filter bar, help) and the status line,
-//! and how keys change them. Pure: no terminal and no clock, so every key
-//! is unit-tested; `view.rs` draws it and `tui.rs` feeds it keys and data.
+//! The live monitor's model: the rows, what is shown of them (filter, the
+//! `o`/`O` toggles, sort, scroll offsets), the mode (table, filter bar, help,
+//! filter picker), the filter history and the status line, and how keys
+//! change them. Pure: no terminal, no clock and no files, so every key is
+//! unit-tested; `view.rs` draws it and `tui.rs` feeds it keys, data and the
+//! files it asks for.
+
+pub mod history;
+pub mod picker;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use fleetroll_core::query::{self, Column, Query, SortKey};
-use fleetroll_core::rows::{self, COLUMNS, Palette, Row};
+use fleetroll_core::hosts::detect_common_fqdn_suffix;
+use fleetroll_core::query::{self, Column, FieldValue, Fields, Query, SortKey};
+use fleetroll_core::rows::{self, COLUMNS, Palette, Row, Status as RowStatus};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use history::History;
+use picker::{Outcome, Picker, SavedFilter};
 
 /// What the `s` key cycles through (§8.4).
 const SORT_CYCLE: [Column; 3] = [Column::Host, Column::Role, Column::OvrBch];
@@ -16,23 +25,76 @@ const SORT_CYCLE: [Column; 3] = [Column::Host, Column::Role, Column::OvrBch];
 /// How many refreshes (seconds) a status message stays up; the MVP's 2 s.
 const STATUS_TICKS: u8 = 2;
 
+/// Problems with files name a path, which takes longer to read.
+const PROBLEM_TICKS: u8 = 6;
+
 /// What the event loop should do after a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Continue,
     Quit,
+    /// `f`: read the saved filters and call [`App::open_picker`].
+    OpenPicker,
 }
 
 /// Which layer has the keyboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Table,
-    /// The `/` bar: the text being typed and the cursor (in chars).
+    /// The `/` bar: the text being typed, the cursor (in chars), and where
+    /// ↑/↓ are in the history.
     Filter {
         input: String,
         cursor: usize,
+        recall: Option<Recall>,
     },
     Help,
+    Picker(Picker),
+}
+
+/// A history entry shown in the `/` bar, and what was typed before ↑, which
+/// ↓ past the newest entry brings back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recall {
+    pub at: usize,
+    pub draft: String,
+}
+
+/// What `O` cycles through (§8.4): the OS column's letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsFilter {
+    Linux,
+    Mac,
+    Windows,
+}
+
+impl OsFilter {
+    /// None → Linux → macOS → Windows → None.
+    fn next(current: Option<OsFilter>) -> Option<OsFilter> {
+        match current {
+            None => Some(OsFilter::Linux),
+            Some(OsFilter::Linux) => Some(OsFilter::Mac),
+            Some(OsFilter::Mac) => Some(OsFilter::Windows),
+            Some(OsFilter::Windows) => None,
+        }
+    }
+
+    fn letter(self) -> &'static str {
+        match self {
+            OsFilter::Linux => "L",
+            OsFilter::Mac => "M",
+            OsFilter::Windows => "W",
+        }
+    }
+
+    /// As the header names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            OsFilter::Linux => "Linux",
+            OsFilter::Mac => "macOS",
+            OsFilter::Windows => "Windows",
+        }
+    }
 }
 
 /// A one-line message under the table; errors are drawn in red.
@@ -75,8 +137,17 @@ pub struct Snapshot {
 pub struct App {
     pub version: &'static str,
     snapshot: Snapshot,
-    /// The rows the filter lets through, sorted.
-    shown: Vec<Row>,
+    /// Indices into the snapshot's rows that the filters let through,
+    /// sorted; rows are not copied, so a reload of 20,000 hosts stays cheap.
+    shown: Vec<usize>,
+    /// The widest cell (or label) of each column over the shown rows, in
+    /// chars; kept here so a frame never scans every row.
+    widths: Vec<usize>,
+    /// The domain all hosts share, left out of HOST and shown once in the
+    /// header.
+    fqdn_suffix: Option<String>,
+    /// Seconds since the newest good audit of any host.
+    newest_ok_age: Option<i64>,
     /// Value → colour index per palette column (indexed by its seed), over
     /// *all* rows so colours stay put when a filter hides some (§8.3).
     palettes: Vec<BTreeMap<String, usize>>,
@@ -84,6 +155,13 @@ pub struct App {
     query_text: String,
     query: Query,
     sort: Sort,
+    /// `o`: only hosts with an override.
+    pub overrides_only: bool,
+    /// `O`: only hosts of one OS.
+    pub os_filter: Option<OsFilter>,
+    history: History,
+    /// Set when the history changed since `tui` last saved it.
+    history_changed: bool,
     /// The first row shown.
     pub top: usize,
     /// How many non-HOST columns are scrolled off to the left.
@@ -102,11 +180,18 @@ impl App {
             version: env!("CARGO_PKG_VERSION"),
             snapshot: Snapshot::default(),
             shown: Vec::new(),
+            widths: Vec::new(),
+            fqdn_suffix: None,
+            newest_ok_age: None,
             palettes: Vec::new(),
             palette_capacity,
             query_text,
             query,
             sort,
+            overrides_only: false,
+            os_filter: None,
+            history: History::default(),
+            history_changed: false,
             top: 0,
             left: 0,
             page: 1,
@@ -120,20 +205,25 @@ impl App {
     /// New data: re-filter and re-sort, keeping the scroll position.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) {
         self.snapshot = snapshot;
-        // Ordered by seed (0, 1, 2), so `palette.seed()` indexes it.
-        self.palettes = [Palette::Override, Palette::Vault, Palette::Role]
-            .into_iter()
-            .map(|palette| self.palette_of(palette))
-            .collect();
+        self.palettes = palettes(&self.snapshot.rows, self.palette_capacity);
+        let hosts: Vec<&str> = self.snapshot.rows.iter().map(|row| row.fqdn.as_str()).collect();
+        self.fqdn_suffix = detect_common_fqdn_suffix(&hosts);
+        self.newest_ok_age = newest_ok_age(&self.snapshot.rows);
         self.refresh();
     }
 
-    fn palette_of(&self, palette: Palette) -> BTreeMap<String, usize> {
-        let keys = self.snapshot.rows.iter().flat_map(Row::columns).filter_map(|(_, cell)| match cell.category {
-            rows::Category::Palette(p) if p == palette => cell.palette_key.as_deref(),
-            _ => None,
-        });
-        rows::palette_indices(keys, palette, self.palette_capacity)
+    /// The history saved by an earlier session.
+    pub fn set_history(&mut self, history: History) {
+        self.history = history;
+    }
+
+    /// Whether the history changed since the last call, so `tui` saves it.
+    pub fn take_history_change(&mut self) -> bool {
+        std::mem::take(&mut self.history_changed)
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The colour index of a palette cell's key, if it has one.
@@ -141,11 +231,55 @@ impl App {
         self.palettes.get(palette.seed()).and_then(|keys| keys.get(key)).copied()
     }
 
+    /// Filters, sorts and measures the rows again: on new data and when a
+    /// key changes the filter or sort, never per frame.
     fn refresh(&mut self) {
-        let mut shown: Vec<Row> = self.snapshot.rows.iter().filter(|row| self.query.matches(*row)).cloned().collect();
+        let mut shown: Vec<Ranked<'_>> = (self.snapshot.rows.iter().enumerate())
+            .filter(|(_, row)| self.lets_through(row))
+            .map(|(index, row)| Ranked { index, row })
+            .collect();
         query::sort_rows(&mut shown, self.sort_keys());
+        let shown: Vec<usize> = shown.into_iter().map(|ranked| ranked.index).collect();
         self.shown = shown;
+        self.widths = self.measure_columns();
         self.clamp();
+    }
+
+    /// The `/` query, `o` and `O` are ANDed (§8.4).
+    fn lets_through(&self, row: &Row) -> bool {
+        let has_override = !matches!(row.ovr_bch.text.as_str(), "-" | "?");
+        (!self.overrides_only || has_override)
+            && self.os_filter.is_none_or(|os| row.os.text == os.letter())
+            && self.query.matches(row)
+    }
+
+    fn measure_columns(&self) -> Vec<usize> {
+        let mut widths: Vec<usize> = COLUMNS.iter().map(|def| def.label.chars().count()).collect();
+        for row in self.shown() {
+            for (width, def) in widths.iter_mut().zip(COLUMNS) {
+                let cell_width = match def.key {
+                    "host" => self.host_text(row).chars().count(),
+                    key => row.cell(key).map_or(0, cell_width),
+                };
+                *width = (*width).max(cell_width);
+            }
+        }
+        widths
+    }
+
+    /// HOST as shown: without the domain every host shares.
+    pub fn host_text<'r>(&self, row: &'r Row) -> &'r str {
+        let stripped = self.fqdn_suffix.as_deref().and_then(|suffix| row.host.text.strip_suffix(suffix));
+        stripped.filter(|name| !name.is_empty()).unwrap_or(&row.host.text)
+    }
+
+    pub fn fqdn_suffix(&self) -> Option<&str> {
+        self.fqdn_suffix.as_deref()
+    }
+
+    /// Each column's width in chars, over the shown rows and the label.
+    pub fn column_widths(&self) -> &[usize] {
+        &self.widths
     }
 
     /// A `sort:` in the filter wins over the `s` key and `--sort`.
@@ -157,8 +291,18 @@ impl App {
         if self.query.sort_keys().is_empty() { &self.sort.label } else { "query" }
     }
 
-    pub fn shown(&self) -> &[Row] {
-        &self.shown
+    /// The shown rows, in order.
+    pub fn shown(&self) -> impl ExactSizeIterator<Item = &Row> + '_ {
+        self.shown.iter().map(|&index| &self.snapshot.rows[index])
+    }
+
+    pub fn shown_len(&self) -> usize {
+        self.shown.len()
+    }
+
+    /// Up to `count` shown rows from the first one in view.
+    pub fn visible(&self, count: usize) -> impl Iterator<Item = &Row> + '_ {
+        self.shown().skip(self.top).take(count)
     }
 
     pub fn total(&self) -> usize {
@@ -174,10 +318,25 @@ impl App {
         self.snapshot.newest.map(|newest| (self.snapshot.now - newest).num_seconds())
     }
 
+    /// `[stale]`: no host had a good audit within the freshness threshold
+    /// that `data-freshness` uses, or none ever had one.
+    pub fn is_stale(&self) -> bool {
+        self.newest_ok_age.is_none_or(|age| age > fleetroll_core::freshness::DEFAULT_STALE_THRESHOLD_S)
+    }
+
+    /// `[OVERRIDES]`: the `o` toggle is on.
+    pub fn overrides_badge(&self) -> bool {
+        self.overrides_only
+    }
+
     /// The rows that fit in the table (at least one).
     pub fn set_page(&mut self, rows: usize) {
         self.page = rows.max(1);
         self.clamp();
+    }
+
+    pub fn page(&self) -> usize {
+        self.page
     }
 
     /// Keeps the offsets inside the data: the last page stays full, and at
@@ -202,24 +361,54 @@ impl App {
         self.say(text, true);
     }
 
+    /// Shows a problem with a file (it names a path) a little longer.
+    pub fn say_problem(&mut self, text: impl Into<String>) {
+        self.status = Some(Status { text: text.into(), error: true, ticks_left: PROBLEM_TICKS });
+    }
+
     fn say(&mut self, text: impl Into<String>, error: bool) {
         self.status = Some(Status { text: text.into(), error, ticks_left: STATUS_TICKS });
+    }
+
+    /// `f`, after `tui` read the filters folder: the picker over `saved`
+    /// and the history; files that could not be read are named on the
+    /// status line.
+    pub fn open_picker(&mut self, saved: Vec<SavedFilter>, problems: &[String]) {
+        if let Some(first) = problems.first() {
+            let more = match problems.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            self.say_problem(format!("skipped saved filter {first}{more}"));
+        }
+        self.mode = Mode::Picker(Picker::new(saved, self.history.entries()));
     }
 
     pub fn update(&mut self, key: KeyEvent) -> Action {
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
             return Action::Quit;
         }
-        match self.mode {
-            Mode::Table => self.table_key(key),
-            Mode::Filter { .. } => {
-                self.filter_key(key);
-                Action::Continue
-            }
+        match &mut self.mode {
+            Mode::Table => return self.table_key(key),
+            Mode::Filter { .. } => self.filter_key(key),
             // Any key closes the help, as in the MVP.
-            Mode::Help => {
+            Mode::Help => self.mode = Mode::Table,
+            Mode::Picker(picker) => {
+                let outcome = picker.key(key);
+                self.picked(outcome);
+            }
+        }
+        Action::Continue
+    }
+
+    fn picked(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Stay => {}
+            Outcome::Close => self.mode = Mode::Table,
+            Outcome::NoMatches => self.say("no matches", false),
+            Outcome::Apply(text) => {
                 self.mode = Mode::Table;
-                Action::Continue
+                self.apply_and_remember(text);
             }
         }
     }
@@ -236,16 +425,35 @@ impl App {
             KeyCode::Char('l') | KeyCode::Right => self.left = self.left.saturating_add(1),
             KeyCode::Char('h') | KeyCode::Left => self.left = self.left.saturating_sub(1),
             KeyCode::Char('s' | 'S') => self.cycle_sort(),
+            KeyCode::Char('o') => {
+                self.overrides_only = !self.overrides_only;
+                self.refilter();
+            }
+            KeyCode::Char('O') => {
+                self.os_filter = OsFilter::next(self.os_filter);
+                self.refilter();
+            }
             KeyCode::Char('/') => {
                 let input = self.query_text.clone();
-                self.mode = Mode::Filter { cursor: input.chars().count(), input };
+                self.mode = Mode::Filter { cursor: input.chars().count(), input, recall: None };
             }
-            KeyCode::Char('\\') => self.apply_filter(String::new()),
+            // The cleared query goes to the history, so ↑ brings it back.
+            KeyCode::Char('\\') => {
+                self.remember(&self.query_text.clone());
+                self.apply_filter(String::new());
+            }
+            KeyCode::Char('f') => return Action::OpenPicker,
             KeyCode::Char('?') => self.mode = Mode::Help,
             _ => {}
         }
         self.clamp();
         Action::Continue
+    }
+
+    /// Another set of rows: from the top again.
+    fn refilter(&mut self) {
+        self.top = 0;
+        self.refresh();
     }
 
     fn scroll_to(&mut self, top: usize) {
@@ -266,14 +474,20 @@ impl App {
     }
 
     fn filter_key(&mut self, key: KeyEvent) {
-        let Mode::Filter { input, cursor } = &mut self.mode else { return };
+        let Mode::Filter { input, cursor, recall } = &mut self.mode else { return };
         let at = byte_index(input, *cursor);
         match key.code {
+            KeyCode::Up | KeyCode::Down => {
+                recall_history(&self.history, key.code == KeyCode::Up, input, recall);
+                *cursor = input.chars().count();
+                return;
+            }
             KeyCode::Esc => self.mode = Mode::Table,
             KeyCode::Enter => {
                 let text = std::mem::take(input);
                 self.mode = Mode::Table;
-                self.apply_filter(text);
+                self.apply_and_remember(text);
+                return;
             }
             KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 input.clear();
@@ -298,21 +512,101 @@ impl App {
             KeyCode::End => *cursor = input.chars().count(),
             _ => {}
         }
+        // An edited entry is a new draft: ↑ starts from the newest again.
+        if let Mode::Filter { recall, .. } = &mut self.mode {
+            *recall = None;
+        }
+    }
+
+    /// Applies `text` and records it in the history if it parses.
+    fn apply_and_remember(&mut self, text: String) {
+        if self.apply_filter(text) {
+            self.remember(&self.query_text.clone());
+        }
+    }
+
+    fn remember(&mut self, text: &str) {
+        self.history_changed |= self.history.push(text);
     }
 
     /// Applies `text` if it parses; otherwise the old filter stays and the
-    /// error is shown.
-    fn apply_filter(&mut self, text: String) {
+    /// error is shown. Returns whether it was applied.
+    fn apply_filter(&mut self, text: String) -> bool {
         match query::parse(&text) {
             Ok(parsed) => {
                 self.query = parsed;
                 self.query_text = text.trim().to_owned();
-                self.top = 0;
-                self.refresh();
+                self.refilter();
+                true
             }
-            Err(err) => self.say(format!("invalid filter: {err}"), true),
+            Err(err) => {
+                self.say(format!("invalid filter: {err}"), true);
+                false
+            }
         }
     }
+}
+
+/// ↑ (`older`) or ↓ in the `/` bar: the next history entry that differs
+/// from the bar's text; ↓ past the newest brings back what was typed.
+fn recall_history(history: &History, older: bool, input: &mut String, recall: &mut Option<Recall>) {
+    let at = recall.as_ref().map(|r| r.at);
+    let next = match (older, at) {
+        (true, at) => history.older(at, input),
+        (false, Some(at)) => history.newer(at, input),
+        (false, None) => return,
+    };
+    match (next, recall.take()) {
+        (Some(next), previous) => {
+            let draft = previous.map_or_else(|| input.clone(), |r| r.draft);
+            *input = history.entries()[next].clone();
+            *recall = Some(Recall { at: next, draft });
+        }
+        // Past the oldest, ↑ stays on the oldest.
+        (None, Some(previous)) if older => *recall = Some(previous),
+        (None, Some(previous)) => *input = previous.draft,
+        (None, None) => {}
+    }
+}
+
+/// A shown row and where it is in the snapshot, so sorting moves indices.
+struct Ranked<'a> {
+    index: usize,
+    row: &'a Row,
+}
+
+impl Fields for Ranked<'_> {
+    fn field(&self, column: Column) -> Option<FieldValue<'_>> {
+        self.row.field(column)
+    }
+}
+
+fn cell_width(cell: &rows::Cell) -> usize {
+    cell.text.chars().count() + cell.marker.as_ref().map_or(0, |m| m.text.chars().count())
+}
+
+/// Value → colour index for each palette column, in one pass over the rows,
+/// ordered by seed (0, 1, 2) so `palette.seed()` indexes it.
+fn palettes(all_rows: &[Row], capacity: usize) -> Vec<BTreeMap<String, usize>> {
+    let order = [Palette::Override, Palette::Vault, Palette::Role];
+    let mut keys: [Vec<&str>; 3] = Default::default();
+    for (_, cell) in all_rows.iter().flat_map(Row::columns) {
+        if let (rows::Category::Palette(palette), Some(key)) = (cell.category, cell.palette_key.as_deref()) {
+            keys[palette.seed()].push(key);
+        }
+    }
+    order.into_iter().zip(keys).map(|(palette, keys)| rows::palette_indices(keys, palette, capacity)).collect()
+}
+
+/// The age of the newest good audit: each audited row's DATA starts with
+/// the age of the good observation it was built from. (Read back from the
+/// text, so to the minute; the snapshot carries no such time of its own.)
+fn newest_ok_age(all_rows: &[Row]) -> Option<i64> {
+    all_rows
+        .iter()
+        .filter(|row| row.status != RowStatus::Unk)
+        .filter_map(|row| row.data.text.split_once('/').and_then(|(audit, _)| query::parse_duration(audit)))
+        .min()
 }
 
 /// The byte offset of the `chars`-th character (the end when past it).

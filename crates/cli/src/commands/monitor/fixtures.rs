@@ -18,17 +18,32 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// `count` hosts `h01…`; odd ones are talos, even ones ms, every third
-/// failed its last audit (and has an older good one).
+/// failed its last audit (and has an older good one), every fourth has an
+/// override, every fifth is a Mac and every seventh Windows.
 pub fn snapshot(count: usize) -> Snapshot {
+    snapshot_aged(count, Duration::zero())
+}
+
+/// As [`snapshot`], with every audit `age` older.
+pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
     let observations: Vec<(String, HostObservation, HostObservation)> = (1..=count)
         .map(|i| {
             let host = format!("h{i:02}.test.example");
             let role = if i % 2 == 1 { "gecko_t_linux_talos" } else { "gecko_t_linux_ms" };
+            let os = match i {
+                i if i % 5 == 0 => "Darwin",
+                i if i % 7 == 0 => "Windows",
+                _ => "Linux",
+            };
+            let override_sha = (i % 4 == 0).then(|| "ab".repeat(32));
             let good = HostObservation {
                 host: host.clone(),
-                ts: now() - Duration::seconds(60 * i64::try_from(i).expect("small")),
+                ts: now() - age - Duration::seconds(60 * i64::try_from(i).expect("small")),
                 ok: true,
-                observed: json!({"role": role, "role_present": true, "os_type": "Linux", "uptime_s": 7200}),
+                observed: json!({
+                    "role": role, "role_present": true, "os_type": os, "uptime_s": 7200,
+                    "override_present": override_sha.is_some(), "override_sha256": override_sha,
+                }),
                 ssh_rc: Some(0),
                 failure: None,
             };

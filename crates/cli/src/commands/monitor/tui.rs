@@ -1,12 +1,16 @@
 //! The live monitor's terminal: entering and restoring it (on exit, on
 //! error and on panic), reading keys, reloading rows from the store every
-//! second and redrawing. Decisions live in `app.rs`, drawing in `view.rs`.
+//! second and redrawing, and the files around it (`files.rs`): the filter
+//! history, saved filters, and the log file that takes log lines while the
+//! screen is ours. Decisions live in `app.rs`, drawing in `view.rs`.
 //!
 //! Keys, reloads and the clock are three sources the loop waits on; the
 //! reload runs in a task of its own, so a slow read of a large fleet never
 //! delays a key (reading 20,000 hosts takes about a second).
 
-use std::time::Duration;
+mod files;
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use fleetroll_core::config::Settings;
@@ -23,7 +27,12 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 /// Runs the app until the user quits. The terminal is restored however
 /// this ends; ratatui's panic hook restores it on a panic too.
-pub async fn run(settings: &Settings, store: &Store, hosts: &[String], app: App) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, store: &Store, hosts: &[String], mut app: App) -> anyhow::Result<()> {
+    let _logs = LogsToFile::start(&settings.home, &mut app);
+    match files::load_history(&files::history_path(&settings.home)) {
+        Ok(history) => app.set_history(history),
+        Err(err) => app.say_problem(format!("{err:#}")),
+    }
     let terminal = match ratatui::try_init() {
         Ok(terminal) => terminal,
         Err(err) => {
@@ -49,15 +58,21 @@ async fn event_loop(
     let mut ticker = tokio::time::interval(REFRESH);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let size = terminal.size().context("cannot read the terminal size")?;
-        app.set_page(page_rows(size.height));
-        terminal.draw(|frame| view::view(&app, frame)).context("cannot draw")?;
+        draw(&mut terminal, &mut app)?;
         tokio::select! {
             event = events.recv() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    if app.update(key) == Action::Quit {
-                        return Ok(());
+                    let started = Instant::now();
+                    match app.update(key) {
+                        Action::Quit => return Ok(()),
+                        Action::OpenPicker => {
+                            let (saved, problems) = files::saved_filters(&settings.monitor.filters_dir);
+                            app.open_picker(saved, &problems);
+                        }
+                        Action::Continue => {}
                     }
+                    save_history_if_changed(settings, &mut app);
+                    tracing::debug!(key_us = started.elapsed().as_micros(), "Handled a monitor key");
                 }
                 // Resizes and other events just redraw.
                 Some(Ok(_)) => {}
@@ -72,6 +87,51 @@ async fn event_loop(
             // Ages keep ticking between reloads.
             _ = ticker.tick() => app.tick(),
         }
+    }
+}
+
+/// Draws a frame and logs how long it took (FLEETROLL_LOG=debug), which
+/// `benches/monitor_redraw.rs` reads back: at 20,000 hosts a frame must stay
+/// under 16 ms.
+fn draw(terminal: &mut DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let size = terminal.size().context("cannot read the terminal size")?;
+    app.set_page(page_rows(app, size.width, size.height));
+    terminal.draw(|frame| view::view(app, frame)).context("cannot draw")?;
+    tracing::debug!(draw_us = started.elapsed().as_micros(), shown = app.shown_len(), "Drew the monitor");
+    Ok(())
+}
+
+/// The history is saved as it changes, so a crash or a kill loses nothing.
+fn save_history_if_changed(settings: &Settings, app: &mut App) {
+    if app.take_history_change()
+        && let Err(err) = files::save_history(&files::history_path(&settings.home), app.history())
+    {
+        app.say_problem(format!("{err:#}"));
+    }
+}
+
+/// Log lines go to a file while the monitor owns the terminal (they would
+/// draw over its screen) and back to stderr when it is dropped.
+struct LogsToFile;
+
+impl LogsToFile {
+    fn start(home: &std::path::Path, app: &mut App) -> LogsToFile {
+        let path = files::log_path(home);
+        match files::open_log(&path) {
+            Ok(file) => crate::redirect_logs(Some(Box::new(file))),
+            Err(err) => {
+                app.say_problem(format!("{err:#}; log lines are dropped"));
+                crate::redirect_logs(Some(Box::new(std::io::sink())));
+            }
+        }
+        LogsToFile
+    }
+}
+
+impl Drop for LogsToFile {
+    fn drop(&mut self) {
+        crate::redirect_logs(None);
     }
 }
 

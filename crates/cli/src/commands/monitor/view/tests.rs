@@ -1,17 +1,32 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::super::app::App;
+use super::super::app::picker::SavedFilter;
 use super::super::fixtures;
 use super::*;
 
 fn render(app: &mut App, width: u16, height: u16) -> Vec<String> {
-    app.set_page(page_rows(height));
+    let buffer = draw(app, width, height);
+    (0..height).map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>().trim_end().to_owned()).collect()
+}
+
+fn draw(app: &mut App, width: u16, height: u16) -> Buffer {
+    app.set_page(page_rows(app, width, height));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
     terminal.draw(|frame| view(app, frame)).expect("drawn");
-    let buffer = terminal.backend().buffer();
-    (0..height).map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>().trim_end().to_owned()).collect()
+    terminal.backend().buffer().clone()
+}
+
+/// The x of the first cell of line `y` where `text` starts.
+fn find(buffer: &Buffer, y: u16, text: &str) -> Option<u16> {
+    let line: Vec<&str> = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+    let chars: Vec<String> = text.chars().map(String::from).collect();
+    (0..line.len())
+        .find(|&x| line[x..].iter().zip(&chars).filter(|(a, b)| **a == b.as_str()).count() == chars.len())
+        .and_then(|x| u16::try_from(x).ok())
 }
 
 fn press(app: &mut App, code: KeyCode) {
@@ -33,10 +48,11 @@ fn host_stays_visible_when_scrolled_right() {
     let mut app = fixtures::app(3, "");
     press(&mut app, KeyCode::Char('l'));
     press(&mut app, KeyCode::Char('l'));
+    // 60 columns: the header takes two lines.
     let lines = render(&mut app, 60, 8);
-    assert!(lines[1].starts_with("HOST"), "{lines:#?}");
-    assert!(!lines[1].contains("REACHABLE") && lines[1].contains("ROLE"), "{lines:#?}");
-    assert!(lines[2].starts_with("h01"), "{lines:#?}");
+    assert!(lines[2].starts_with("HOST"), "{lines:#?}");
+    assert!(!lines[2].contains("REACHABLE") && lines[2].contains("ROLE"), "{lines:#?}");
+    assert!(lines[3].starts_with("h01"), "{lines:#?}");
     assert!(lines[0].contains("[◀▶ 3-"), "{lines:#?}");
 }
 
@@ -57,10 +73,7 @@ fn status_line_shows_a_filter_error() {
 #[test]
 fn categories_are_coloured() {
     let mut app = fixtures::app(3, "");
-    app.set_page(page_rows(8));
-    let mut terminal = Terminal::new(TestBackend::new(200, 8)).expect("a test terminal");
-    terminal.draw(|frame| view(&app, frame)).expect("drawn");
-    let buffer = terminal.backend().buffer();
+    let buffer = &draw(&mut app, 200, 8);
     // h03 failed its last audit: REACHABLE is not neutral.
     let reach_x = (0..200).find(|&x| buffer[(x, 1)].symbol() == "R").expect("REACHABLE label");
     assert_ne!(buffer[(reach_x, 4)].fg, Color::Reset, "a failed host's REACHABLE is coloured");
@@ -97,4 +110,86 @@ fn tiny_terminals_get_a_message_not_a_panic() {
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('/'));
     render(&mut app, MIN_WIDTH, MIN_HEIGHT);
+}
+
+#[test]
+fn filter_bar_colours_column_operator_and_value() {
+    let mut app = fixtures::app(3, "");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "role~talos nope=1 sort:host".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let buffer = draw(&mut app, 80, 8);
+    let fg = |x: u16| buffer[(x, 7)].fg;
+    assert_eq!(fg(1), Color::Cyan, "a known column");
+    assert!(buffer[(1, 7)].modifier.contains(Modifier::BOLD));
+    assert!(buffer[(5, 7)].modifier.contains(Modifier::BOLD), "the operator");
+    assert_eq!(fg(6), Color::Green, "the value");
+    assert_eq!(fg(12), Color::Red, "an unknown column");
+    assert_eq!(fg(19), Color::Yellow, "sort:");
+    assert_eq!(fg(24), Color::Cyan, "a sort column");
+}
+
+#[test]
+fn header_shows_fqdn_overrides_os_and_stale() {
+    let mut app = fixtures::app(8, "");
+    let lines = render(&mut app, 200, 12);
+    assert!(lines[0].contains("fqdn=.test.example, hosts=8/8"), "{lines:#?}");
+    assert!(!lines[0].contains("[OVERRIDES]") && !lines[0].contains("[stale]"), "{lines:#?}");
+    assert!(lines[2].starts_with("h01  "), "HOST without the shared domain: {lines:#?}");
+
+    press(&mut app, KeyCode::Char('o'));
+    press(&mut app, KeyCode::Char('O'));
+    app.set_snapshot(fixtures::snapshot_aged(8, chrono::Duration::hours(3)));
+    let buffer = draw(&mut app, 200, 12);
+    let badge = find(&buffer, 0, "[OVERRIDES]").expect("the badge");
+    assert!(buffer[(badge, 0)].modifier.contains(Modifier::REVERSED), "the badge is reverse video");
+    let stale = find(&buffer, 0, "[stale]").expect("stale");
+    assert_eq!(buffer[(stale, 0)].fg, Color::Red);
+    let lines = render(&mut app, 200, 12);
+    assert!(lines[0].contains("[OVERRIDES] sort=host, os=Linux"), "{lines:#?}");
+    assert!(lines[0].ends_with("hosts=2/8, updated=3h 01m [stale]"), "right-aligned: {lines:#?}");
+}
+
+#[test]
+fn narrow_header_wraps_to_two_lines() {
+    let mut app = fixtures::app(30, "");
+    let lines = render(&mut app, 60, 12);
+    assert!(lines[0].starts_with("fleetroll ") && !lines[0].contains("hosts="), "{lines:#?}");
+    assert!(lines[1].ends_with("fqdn=.test.example, hosts=30/30, updated=1m"), "{lines:#?}");
+    assert!(lines[2].starts_with("HOST"), "{lines:#?}");
+    assert_eq!(app.page(), 12 - 4, "two header lines, labels and footer");
+    assert!(lines[10].starts_with("h08"), "{lines:#?}");
+}
+
+#[test]
+fn picker_lists_saved_filters_and_the_selection() {
+    let mut app = fixtures::app(3, "");
+    let saved = vec![
+        SavedFilter { name: "linux".into(), query: "os=L".into(), description: Some("Linux hosts".into()) },
+        SavedFilter { name: "quarantined".into(), query: "tc_quar=yes".into(), description: None },
+    ];
+    app.open_picker(saved, &["bad.yaml: query is empty".to_owned()]);
+    press(&mut app, KeyCode::Down);
+    let lines = render(&mut app, 120, 20);
+    let text = lines.join("\n");
+    assert!(text.contains("Saved (2)") && text.contains("Recent (0)"), "{text}");
+    assert!(text.contains("  linux        os=L  Linux hosts"), "{text}");
+    assert!(text.contains("> quarantined  tc_quar=yes"), "{text}");
+    assert!(lines[19].starts_with("skipped saved filter bad.yaml"), "{text}");
+}
+
+#[test]
+fn help_lists_the_new_keys() {
+    let mut app = fixtures::app(3, "");
+    press(&mut app, KeyCode::Char('?'));
+    let lines = render(&mut app, 100, 24).join("\n");
+    for key in [
+        "o            only hosts with an override",
+        "O            cycle OS",
+        "f            pick a saved",
+        "↑/↓ walk the filter history",
+    ] {
+        assert!(lines.contains(key), "{key}: {lines}");
+    }
 }
