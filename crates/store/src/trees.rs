@@ -7,9 +7,11 @@
 //! method reads the current state, asks core for a plan, and writes it.
 //!
 //! Invariants kept here:
-//! - `trees.log_id` names the tree's newest log row; a tree's status, reason
-//!   and tags are that row's (core `combine`), so editing the row edits the
-//!   tree. Only this module writes either.
+//! - `trees.log_id` names the log row of the tree's latest status write; a
+//!   tree's status, reason and tags are that row's (core `combine`), so
+//!   editing the row edits the tree. Only this module writes either. Gen 3
+//!   looked for the newest row by time instead; the two agree while writers'
+//!   clocks move forward, and when they do not, the last write wins here.
 //! - `tree_change_trees.current_log_id` equals `last_state.current_log_id`.
 //! - A tree's deletion takes its log rows and stack rows with it, and a stack
 //!   entry left without trees goes too.
@@ -63,8 +65,8 @@ pub struct RevertOutcome {
     pub transitions: Vec<StatusTransition>,
 }
 
-/// The combined view: each tree row with its newest log row, joined on the
-/// primary key so listing every tree is one index-free pass.
+/// The combined view: each tree row with the log row it names, joined on the
+/// log's primary key, so listing every tree is one pass over the trees.
 const COMBINED: &str = "SELECT t.name, t.status, t.reason, t.message_of_the_day, t.category,
         l.id AS log_id, l.status AS log_status, l.reason AS log_reason, CAST(l.tags AS TEXT) AS log_tags
     FROM trees t LEFT JOIN tree_log l ON l.id = t.log_id";
@@ -93,10 +95,19 @@ impl Store {
         row.as_ref().map(decode_combined).transpose()
     }
 
-    /// How many tree writes have committed: unchanged means every read since
-    /// is still current (a cache key for the server).
+    /// How many tree writes have committed. While it stays the same, so do
+    /// the trees, their logs and the stack: a cache key for the server.
     pub async fn trees_version(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT version FROM trees_head WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    /// Every tree with a version to cache them under. The version is read
+    /// first: a write committing in between then makes the trees newer than
+    /// their version, which only costs a needless refresh, never a stale
+    /// cache.
+    pub async fn trees_snapshot(&self) -> Result<(i64, Vec<CombinedTree>), StoreError> {
+        let version = self.trees_version().await?;
+        Ok((version, self.trees().await?))
     }
 
     /// Creates a tree (`PUT /trees/{tree}`; check the URL's name first with

@@ -476,8 +476,10 @@ async fn version_counts_committed_writes(db: &TestDb) {
     assert!(store.create_tree(&new_tree("a"), at(1)).await.is_err());
     assert_eq!(store.trees_version().await.unwrap(), 1);
     store.update_trees(&update(json!({"trees": ["a"], "message_of_the_day": "hi"})), SHERIFF, at(2)).await.unwrap();
+    let (version, trees) = store.trees_snapshot().await.unwrap();
+    assert_eq!((version, trees[0].message_of_the_day.as_str()), (2, "hi"));
     store.delete_tree("a").await.unwrap();
-    assert_eq!(store.trees_version().await.unwrap(), 3);
+    assert_eq!(store.trees_snapshot().await.unwrap(), (3, vec![]));
 }
 
 /// Writers on two stores (two pools, as two replicas would be) serialise:
