@@ -523,7 +523,7 @@ pub fn sort_rows<R: Fields>(rows: &mut [R], keys: &[SortKey]) {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Sortable {
     Seconds(i64),
-    Text(Vec<Chunk>),
+    Text(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -546,7 +546,7 @@ fn sort_part(row: &impl Fields, key: SortKey) -> SortPart {
             None => return (true, None),
         }
     } else {
-        Sortable::Text(natural_chunks(value.key.as_deref().unwrap_or(&value.text)))
+        Sortable::Text(natural_key(value.key.as_deref().unwrap_or(&value.text)))
     };
     let directed = match key.direction {
         Direction::Asc => Directed::Asc(sortable),
@@ -555,31 +555,31 @@ fn sort_part(row: &impl Fields, key: SortKey) -> SortPart {
     (false, Some(directed))
 }
 
-/// A piece of text for natural ordering: text and digit runs alternate,
-/// starting with text, so the same variants meet when two keys compare.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Chunk {
-    Text(String),
-    /// Digits without leading zeros, ordered by length first, then digits.
-    Number(usize, String),
-}
-
-fn natural_chunks(text: &str) -> Vec<Chunk> {
+/// A byte string whose order is the natural order of `text`: case-insensitive,
+/// digit runs by their value. Text and digit runs alternate, starting with
+/// text. Each text run ends with a 0 byte, below every character, so a run
+/// that is a prefix of another sorts first, as strings do; each digit run is
+/// its length without leading zeros (8 bytes, big-endian) then its digits,
+/// so a longer number sorts after a shorter one. One allocation per value:
+/// a list of runs took one per run, a tenth of a 20,000-host sort.
+fn natural_key(text: &str) -> Vec<u8> {
     let lower = text.to_lowercase();
-    let mut chunks = Vec::new();
+    let mut key = Vec::with_capacity(lower.len() + 16);
     let mut rest = lower.as_str();
     while !rest.is_empty() {
         let split = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        chunks.push(Chunk::Text(rest[..split].to_owned()));
+        key.extend_from_slice(&rest.as_bytes()[..split]);
+        key.push(0);
         rest = &rest[split..];
         let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if digits_end > 0 {
             let digits = rest[..digits_end].trim_start_matches('0');
-            chunks.push(Chunk::Number(digits.len(), digits.to_owned()));
+            key.extend_from_slice(&u64::try_from(digits.len()).unwrap_or(u64::MAX).to_be_bytes());
+            key.extend_from_slice(digits.as_bytes());
         }
         rest = &rest[digits_end..];
     }
-    chunks
+    key
 }
 
 /// Reads a displayed duration back into seconds (§8.5), for comparing and

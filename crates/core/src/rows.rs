@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use serde::Deserialize as _;
 use serde_json::Value;
 
@@ -36,7 +37,7 @@ use crate::humanhash::{DISPLAY_WORDS, humanize};
 use crate::notes::{NoteRecord, current_note};
 use crate::pools::{HostPuppet, OverrideInfo, PpMatch, RefKey, expected_sha, pp_match, short_sha};
 use crate::query::{Column, FieldValue, Fields};
-use crate::records::{BranchRef, HostObservation, TcWorker, WindowsPool};
+use crate::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
 use crate::time::{MinUnit, Timestamp, humanize_duration};
 
 /// HEALTHY needs Taskcluster activity more recent than this (§2.4).
@@ -145,34 +146,36 @@ pub struct Marker {
 /// One cell: what is shown, what a query compares, and how to colour it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cell {
-    pub text: String,
+    /// Inline up to 24 bytes, as nearly every cell is: a fleet's rows
+    /// then cost no allocation per cell.
+    pub text: CompactString,
     /// The duration behind the text, for numeric comparison and sorting;
     /// for DATA the older of the two ages.
     pub seconds: Option<i64>,
     pub category: Category,
     /// For [`Category::Palette`] cells: the part of the text whose value
     /// picks the colour.
-    pub palette_key: Option<String>,
+    pub palette_key: Option<CompactString>,
     pub marker: Option<Marker>,
 }
 
 impl Cell {
     /// A plain cell in the default colour.
-    pub fn text(text: impl Into<String>) -> Cell {
+    pub fn text(text: impl Into<CompactString>) -> Cell {
         Cell::with(text, Category::Neutral)
     }
 
     /// A cell in `category`.
-    pub fn with(text: impl Into<String>, category: Category) -> Cell {
+    pub fn with(text: impl Into<CompactString>, category: Category) -> Cell {
         Cell { text: text.into(), seconds: None, category, palette_key: None, marker: None }
     }
 
-    fn duration(text: String, seconds: Option<i64>, category: Category) -> Cell {
+    fn duration(text: impl Into<CompactString>, seconds: Option<i64>, category: Category) -> Cell {
         Cell { seconds, ..Cell::with(text, category) }
     }
 
-    fn palette(text: String, palette: Palette, key: String) -> Cell {
-        Cell { palette_key: Some(key), ..Cell::with(text, Category::Palette(palette)) }
+    fn palette(text: impl Into<CompactString>, palette: Palette, key: impl Into<CompactString>) -> Cell {
+        Cell { palette_key: Some(key.into()), ..Cell::with(text, Category::Palette(palette)) }
     }
 
     /// `-`: known to be absent or not applicable.
@@ -255,7 +258,16 @@ impl Row {
     /// MVP's aliases: `ovr_bch`, `ovr_sha`, `tc_t_dur`, `health`,
     /// `reachable`); case-insensitive.
     pub fn cell(&self, key: &str) -> Option<&Cell> {
-        let cell = match key.to_ascii_lowercase().as_str() {
+        // Keys are lower case but for what a person typed; lowering only
+        // those keeps the lookups of sorting and printing free of allocations.
+        let lowered;
+        let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = key.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            key
+        };
+        let cell = match key {
             "host" => &self.host,
             "reach" | "reachable" => &self.reach,
             "os" => &self.os,
@@ -314,9 +326,9 @@ impl Fields for Row {
 pub struct HostData<'a> {
     pub host: &'a str,
     /// The newest observation, ok or not.
-    pub latest: Option<&'a HostObservation>,
+    pub latest: Option<&'a ObservedHost>,
     /// The newest ok observation (may be `latest` itself).
-    pub last_ok: Option<&'a HostObservation>,
+    pub last_ok: Option<&'a ObservedHost>,
     /// The host's Taskcluster worker; see [`worker_for`].
     pub worker: Option<&'a TcWorker>,
     /// The host's note records, oldest first.
@@ -499,7 +511,7 @@ fn display_host(host: &str, suffix: Option<&str>) -> String {
 }
 
 /// REACHABLE: whether the newest audit got an answer, and if not, why.
-fn reach_cell(latest: Option<&HostObservation>) -> Cell {
+fn reach_cell(latest: Option<&ObservedHost>) -> Cell {
     match latest {
         None => Cell::unknown(),
         Some(obs) if obs.ok => Cell::with("ok", Category::Good),
@@ -507,7 +519,7 @@ fn reach_cell(latest: Option<&HostObservation>) -> Cell {
     }
 }
 
-fn err_cell(latest: Option<&HostObservation>) -> Cell {
+fn err_cell(latest: Option<&ObservedHost>) -> Cell {
     match latest {
         Some(obs) if !obs.ok => {
             Cell::with(obs.failure.as_ref().map_or_else(|| "audit failed".to_owned(), describe), Category::Bad)
@@ -643,22 +655,24 @@ fn quarantine_cell(until: Option<Timestamp>, now: Timestamp) -> Cell {
 
 /// One good audit, read, with what it takes to judge it.
 struct Audited<'a> {
-    obs: &'a HostObservation,
-    observed: Observed,
+    obs: &'a ObservedHost,
+    observed: &'a Observed,
     is_windows: bool,
     /// `Some(None)`: the host has an override that is not stored (or empty).
     override_info: Option<Option<&'a OverrideInfo>>,
+    /// The vault's humanhash, worked out once for the two cells showing it.
+    vault_mnemonic: std::cell::OnceCell<Option<String>>,
     ctx: &'a Context<'a>,
 }
 
 impl<'a> Audited<'a> {
-    fn new(host: &str, obs: &'a HostObservation, ctx: &'a Context<'a>) -> Audited<'a> {
-        let observed = read_observed(&obs.observed);
+    fn new(host: &str, obs: &'a ObservedHost, ctx: &'a Context<'a>) -> Audited<'a> {
+        let observed = &obs.observed;
         let is_windows = observed.os_type.as_deref().map_or_else(|| is_windows_host(host), is_windows_os);
         let has_override = observed.override_present || observed.override_sha256.is_some();
         let override_info =
             has_override.then(|| observed.override_sha256.as_ref().and_then(|sha| ctx.overrides.get(sha)));
-        Audited { obs, observed, is_windows, override_info, ctx }
+        Audited { obs, observed, is_windows, override_info, vault_mnemonic: std::cell::OnceCell::new(), ctx }
     }
 
     fn puppet(&self) -> HostPuppet<'_> {
@@ -702,8 +716,10 @@ impl<'a> Audited<'a> {
         self.observed.vault_sha256.as_deref().filter(|sha| !sha.is_empty())
     }
 
-    fn vault_mnemonic(&self) -> Option<String> {
-        self.vault_sha().and_then(|sha| humanize(sha, DISPLAY_WORDS).ok())
+    fn vault_mnemonic(&self) -> Option<&str> {
+        let words =
+            self.vault_mnemonic.get_or_init(|| self.vault_sha().and_then(|sha| humanize(sha, DISPLAY_WORDS).ok()));
+        words.as_deref()
     }
 
     fn vault_symlink(&self) -> Option<&str> {
@@ -715,11 +731,11 @@ impl<'a> Audited<'a> {
         let Some(sha) = self.vault_sha() else { return Cell::dash() };
         let sha8: String = sha.chars().take(8).collect();
         let mnemonic = self.vault_mnemonic();
-        let mut text = mnemonic.as_ref().map_or_else(|| sha8.clone(), |words| format!("{sha8} {words}"));
+        let mut text = mnemonic.map_or_else(|| sha8.clone(), |words| format!("{sha8} {words}"));
         if let Some(name) = self.vault_symlink() {
             text.push_str(&format!(" ({name})"));
         }
-        Cell::palette(text, Palette::Vault, mnemonic.unwrap_or(sha8))
+        Cell::palette(text, Palette::Vault, mnemonic.map_or(sha8, str::to_owned))
     }
 
     fn vlt_sha_full_cell(&self) -> Cell {
@@ -766,7 +782,7 @@ impl<'a> Audited<'a> {
             Cell::text(text)
         };
         cell.category = Category::Palette(Palette::Override);
-        cell.palette_key = Some(key);
+        cell.palette_key = Some(key.into());
         cell
     }
 

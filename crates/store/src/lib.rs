@@ -120,6 +120,16 @@ impl Dialect {
         }
     }
 
+    /// An aggregate of the selected rows as one JSON array of `[id, data]`
+    /// pairs, NULL when no row is selected. Text is concatenated, not
+    /// parsed: the stored JSON goes through as it is.
+    fn id_data_array(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "'[' || group_concat('[' || id || ',' || data || ']', ',') || ']'",
+            Dialect::Postgres => "'[' || string_agg('[' || id || ',' || data::text || ']', ',') || ']'",
+        }
+    }
+
     /// A SELECT of `width`-column rows from parameter `$n`, a JSON array of
     /// arrays of strings. One parameter carries any number of keys, so a batch
     /// is pruned by one statement whatever its size (the `Any` driver cannot
@@ -206,6 +216,10 @@ impl Store {
     }
 }
 
+/// How much of a SQLite file reads may map: more than a 20,000-host
+/// store's newest rows and indexes.
+const MMAP_BYTES: u64 = 1 << 30;
+
 fn pool_options(backend: &Backend, options: &StoreOptions) -> AnyPoolOptions {
     let pool = AnyPoolOptions::new().max_connections(options.max_connections);
     let Backend::Sqlite { .. } = backend else { return pool };
@@ -216,8 +230,12 @@ fn pool_options(backend: &Backend, options: &StoreOptions) -> AnyPoolOptions {
             // only a power loss can drop the last commits, never corrupt them.
             // A 64 MiB page cache holds a 20,000-host fleet's indexes; the
             // default 2 MiB made reads of the newest rows go to the OS.
+            // Reads map the file rather than copy its pages into the cache:
+            // a fleet read touches every page of the newest rows once, and
+            // filling the cache with them cost a quarter of the read.
             let pragmas = format!(
-                "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536"
+                "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; \
+                 PRAGMA mmap_size = {MMAP_BYTES}"
             );
             conn.execute(pragmas.as_str()).await?;
             Ok(())

@@ -1,6 +1,6 @@
 //! Which table each kind of record lives in, and under which key.
 
-use fleetroll_core::records::{BranchRef, HostObservation, TcWorker, WindowsPool};
+use fleetroll_core::records::{BranchRef, HostObservation, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::time::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +32,20 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
 
 impl Record for HostObservation {
     const TABLE: Table = Table { name: "host_observations", key_columns: &["host"], keeps_last_ok: true };
+    fn key(&self) -> Vec<&str> {
+        vec![&self.host]
+    }
+    fn ts(&self) -> Timestamp {
+        self.ts
+    }
+    fn is_ok(&self) -> bool {
+        self.ok
+    }
+}
+
+/// The same rows as [`HostObservation`], read with `observed` decoded.
+impl Record for ObservedHost {
+    const TABLE: Table = HostObservation::TABLE;
     fn key(&self) -> Vec<&str> {
         vec![&self.host]
     }

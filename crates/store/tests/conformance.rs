@@ -11,7 +11,7 @@ mod support;
 use chrono::{Duration, TimeZone, Utc};
 use common::{Case, cases};
 use fleetroll_core::audit::{AuditEntry, ChainBreak};
-use fleetroll_core::records::{BranchRef, HostObservation, TcWorker, WindowsPool};
+use fleetroll_core::records::{BranchRef, HostObservation, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::time::Timestamp;
 use fleetroll_store::StoreError;
 use serde_json::json;
@@ -33,6 +33,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         latest_follows_time_not_insertion,
         same_timestamp_newest_insert_wins,
         latest_observations_pairs_latest_with_last_good,
+        observed_hosts_read_typed_and_keep_misfit_records,
         large_batches_cross_statement_chunks,
         worker_records_round_trip,
         branch_refs_keyed_by_owner_repo_branch,
@@ -174,6 +175,30 @@ async fn latest_observations_pairs_latest_with_last_good(db: &TestDb) {
     assert_eq!(latest["a.example"].last_ok(), Some(&observation("a.example", 1, true)));
     assert_eq!(latest["b.example"].last_ok(), None);
     assert_eq!(latest["c.example"].last_ok(), Some(&latest["c.example"].latest));
+}
+
+/// The monitor's typed read pairs rows as the plain one does, and a record
+/// with a field of the wrong type (an older writer's) still reads, without
+/// that field, rather than failing the whole read.
+async fn observed_hosts_read_typed_and_keep_misfit_records(db: &TestDb) {
+    let store = db.open(10).await;
+    let typed = |host: &str, minute, ok| HostObservation {
+        observed: json!({"role": "gecko_t_linux_talos", "role_present": true, "uptime_s": minute}),
+        ..observation(host, minute, ok)
+    };
+    let misfit = HostObservation {
+        observed: json!({"role": "gecko_t_osx_1400", "uptime_s": "a while"}),
+        ..observation("m.example", 3, true)
+    };
+    store.put(&[typed("a.example", 1, true), typed("a.example", 2, false), misfit]).await.unwrap();
+    let latest = store.latest_observations_as::<ObservedHost>().await.unwrap();
+    assert_eq!(latest.keys().collect::<Vec<_>>(), ["a.example", "m.example"]);
+    let a = &latest["a.example"];
+    assert_eq!((a.latest.ts, a.latest.ok), (at(2), false));
+    let last_ok = a.last_ok().expect("a good observation");
+    assert_eq!((last_ok.ts, last_ok.observed.uptime_s), (at(1), Some(1)));
+    let m = &latest["m.example"].latest;
+    assert_eq!((m.observed.role.as_deref(), m.observed.uptime_s), (Some("gecko_t_osx_1400"), None));
 }
 
 async fn large_batches_cross_statement_chunks(db: &TestDb) {

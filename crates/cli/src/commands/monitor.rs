@@ -19,11 +19,10 @@ use chrono::Utc;
 use fleetroll_core::config::Settings;
 use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
-use fleetroll_core::records::{BranchRef, TcWorker, WindowsPool};
+use fleetroll_core::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::rows::{self, COLUMNS, Context, HostData, Row};
 use fleetroll_store::Store;
 use fleetroll_store::content::ContentStore;
-use serde_json::{Map, Value};
 
 use crate::cli::MonitorArgs;
 use crate::output::print_json;
@@ -47,7 +46,7 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
             println!("{}", row.fqdn);
         }
     } else if args.json {
-        print_json(&rows_json(&rows))?;
+        print_json(&RowsJson(&rows))?;
     } else {
         print!("{}", table(&rows));
     }
@@ -98,7 +97,7 @@ async fn follow(
         let mut stdout = std::io::stdout().lock();
         for row in snapshot.rows.iter().filter(|row| query.matches(*row)) {
             let line = if json {
-                rows_json(std::slice::from_ref(row)).to_string()
+                serde_json::to_string(&RowsJson(std::slice::from_ref(row)))?
             } else {
                 row.columns().map(|(_, cell)| cell_text(cell)).collect::<Vec<_>>().join("  ")
             };
@@ -170,12 +169,22 @@ async fn load_rows(settings: &Settings, hosts: &[String]) -> anyhow::Result<Vec<
 /// Every listed host's row, as of now, and the newest observation's time.
 async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> anyhow::Result<app::Snapshot> {
     let started = std::time::Instant::now();
-    let latest = store.latest_observations().await?;
+    // The two large reads decode on their own tasks, so on a machine with
+    // more than one core neither waits for the other.
+    let latest = tokio::spawn({
+        let store = store.clone();
+        async move { store.latest_observations_as::<ObservedHost>().await }
+    });
+    let workers = tokio::spawn({
+        let store = store.clone();
+        async move { store.latest::<TcWorker>().await }
+    });
+    let (refs, pools, notes) =
+        tokio::try_join!(store.latest::<BranchRef>(), store.latest::<WindowsPool>(), store.notes())?;
+    let (refs, pools) = (rows::ref_map(&refs), rows::pool_hashes(&pools));
+    let latest = latest.await??;
     let observations_read = started.elapsed();
-    let workers = store.latest::<TcWorker>().await?;
-    let refs = rows::ref_map(&store.latest::<BranchRef>().await?);
-    let pools = rows::pool_hashes(&store.latest::<WindowsPool>().await?);
-    let notes = store.notes().await?;
+    let workers = workers.await??;
     let store_read = started.elapsed();
     let overrides =
         override_infos(settings, latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok())));
@@ -201,7 +210,7 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         })
         .collect();
     let newest = hosts.iter().filter_map(|host| latest.get(host)).map(|l| l.latest.ts).max();
-    let rows = rows::build_rows(&data, &ctx);
+    let rows = build_rows_in_parallel(&data, &ctx);
     tracing::debug!(
         hosts = hosts.len(),
         observations_ms = observations_read.as_millis(),
@@ -212,15 +221,39 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
     Ok(app::Snapshot { rows, newest, now })
 }
 
+/// Rows are independent of each other, so a large fleet's are built on
+/// every core, each thread filling one contiguous share of the slots. The
+/// slots become the rows in place (an `Option<Row>` is the size of a
+/// `Row`), so the rows are never held twice.
+fn build_rows_in_parallel(data: &[HostData<'_>], ctx: &Context<'_>) -> Vec<Row> {
+    const SMALLEST_SHARE: usize = 1_000;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let share = data.len().div_ceil(threads).max(SMALLEST_SHARE);
+    if data.len() <= share {
+        return rows::build_rows(data, ctx);
+    }
+    let mut slots: Vec<Option<Row>> = std::iter::repeat_with(|| None).take(data.len()).collect();
+    std::thread::scope(|scope| {
+        for (part, out) in data.chunks(share).zip(slots.chunks_mut(share)) {
+            scope.spawn(move || {
+                for (host, slot) in part.iter().zip(out) {
+                    *slot = Some(rows::build_row(host, ctx));
+                }
+            });
+        }
+    });
+    slots.into_iter().map(|row| row.expect("every slot is filled")).collect()
+}
+
 /// The stored override files the observations name, read once each.
 fn override_infos<'a>(
     settings: &Settings,
-    observations: impl Iterator<Item = &'a fleetroll_core::records::HostObservation>,
+    observations: impl Iterator<Item = &'a ObservedHost>,
 ) -> BTreeMap<String, OverrideInfo> {
     let store = ContentStore::overrides(&settings.home);
     let mut infos = BTreeMap::new();
     for observation in observations {
-        let Some(sha) = observation.observed.get("override_sha256").and_then(Value::as_str) else { continue };
+        let Some(sha) = observation.observed.override_sha256.as_deref() else { continue };
         if infos.contains_key(sha) {
             continue;
         }
@@ -231,43 +264,78 @@ fn override_infos<'a>(
     infos
 }
 
-fn rows_json(rows: &[Row]) -> Value {
-    let hosts: Map<String, Value> = rows
-        .iter()
-        .map(|row| {
-            let mut cells: Map<String, Value> =
-                row.columns().map(|(def, cell)| (def.key.to_owned(), Value::from(cell.text.clone()))).collect();
-            cells.insert("status".to_owned(), Value::from(row.status_cell.text.clone()));
-            (row.fqdn.clone(), Value::Object(cells))
-        })
-        .collect();
-    Value::Object(hosts)
+/// `--json`: each host's displayed cells and its status by column key,
+/// hosts in the order shown. Serialised straight from the rows: building a
+/// JSON value first took as long as reading the store.
+struct RowsJson<'a>(&'a [Row]);
+
+impl serde::Serialize for RowsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut hosts = serializer.serialize_map(Some(self.0.len()))?;
+        for row in self.0 {
+            hosts.serialize_entry(&row.fqdn, &RowJson(row))?;
+        }
+        hosts.end()
+    }
+}
+
+struct RowJson<'a>(&'a Row);
+
+impl serde::Serialize for RowJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut cells = serializer.serialize_map(Some(COLUMNS.len() + 1))?;
+        for (def, cell) in self.0.columns() {
+            cells.serialize_entry(def.key, &cell.text)?;
+        }
+        cells.serialize_entry("status", &self.0.status_cell.text)?;
+        cells.end()
+    }
 }
 
 /// Columns padded to their widest cell, two spaces apart; the last column
 /// is not padded, so lines carry no trailing blanks.
 fn table(rows: &[Row]) -> String {
-    let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|def| def.label.to_owned()).collect()];
-    lines.extend(rows.iter().map(|row| row.columns().map(|(_, cell)| cell_text(cell)).collect()));
-    let widths: Vec<usize> =
-        (0..COLUMNS.len()).map(|i| lines.iter().map(|line| line[i].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for line in &lines {
-        let last = line.len() - 1;
-        for (i, text) in line.iter().enumerate() {
-            out.push_str(text);
-            if i < last {
-                out.push_str(&" ".repeat(widths[i] - text.chars().count() + 2));
-            }
+    let mut widths: Vec<usize> = COLUMNS.iter().map(|def| def.label.chars().count()).collect();
+    for row in rows {
+        for (width, (_, cell)) in widths.iter_mut().zip(row.columns()) {
+            *width = (*width).max(cell_width(cell));
         }
-        out.push('\n');
+    }
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 2 * widths.len()));
+    let header = COLUMNS.iter().map(|def| (def.label, "", def.label.chars().count()));
+    push_line(&mut out, &widths, header);
+    for row in rows {
+        let cells = row.columns().map(|(_, cell)| {
+            let marker = cell.marker.as_ref().map_or("", |m| m.text);
+            (cell.text.as_str(), marker, cell_width(cell))
+        });
+        push_line(&mut out, &widths, cells);
     }
     out
+}
+
+/// One line of the table from `(text, marker, width)` per column.
+fn push_line<'a>(out: &mut String, widths: &[usize], cells: impl Iterator<Item = (&'a str, &'a str, usize)>) {
+    let last = widths.len() - 1;
+    for (i, (text, marker, width)) in cells.enumerate() {
+        out.push_str(text);
+        out.push_str(marker);
+        if i < last {
+            out.extend(std::iter::repeat_n(' ', widths[i] - width + 2));
+        }
+    }
+    out.push('\n');
+}
+
+fn cell_width(cell: &rows::Cell) -> usize {
+    cell.text.chars().count() + cell.marker.as_ref().map_or(0, |m| m.text.chars().count())
 }
 
 fn cell_text(cell: &rows::Cell) -> String {
     match &cell.marker {
         Some(marker) => format!("{}{}", cell.text, marker.text),
-        None => cell.text.clone(),
+        None => cell.text.to_string(),
     }
 }

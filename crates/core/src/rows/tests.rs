@@ -22,8 +22,9 @@ fn ago(seconds: i64) -> Timestamp {
     now() - TimeDelta::seconds(seconds)
 }
 
-fn obs(ok: bool, age_s: i64, observed: Value) -> HostObservation {
-    HostObservation {
+/// An observation as stored, read as the monitor reads it.
+fn obs(ok: bool, age_s: i64, observed: Value) -> ObservedHost {
+    crate::records::HostObservation {
         host: HOST.into(),
         ts: ago(age_s),
         ok,
@@ -31,6 +32,7 @@ fn obs(ok: bool, age_s: i64, observed: Value) -> HostObservation {
         ssh_rc: Some(if ok { 0 } else { 255 }),
         failure: (!ok).then(|| Failure { class: FailureClass::Timeout, message: "no answer within 30s".into() }),
     }
+    .into()
 }
 
 fn linux(extra: Value) -> Value {
@@ -558,13 +560,13 @@ fn reachable() {
     let last_ok = obs(true, 600, linux(json!({})));
     for (class, text) in classes {
         let failed =
-            HostObservation { failure: Some(Failure { class, message: "boom".into() }), ..obs(false, 30, json!({})) };
+            ObservedHost { failure: Some(Failure { class, message: "boom".into() }), ..obs(false, 30, json!({})) };
         let data = HostData { host: HOST, latest: Some(&failed), last_ok: Some(&last_ok), ..HostData::default() };
         let row = build_row(&data, &world.ctx());
         assert_eq!((row.reach.text.as_str(), row.reach.category), (text, Category::Bad));
         assert_eq!(row.err.text, format!("{text}: boom"));
     }
-    let legacy = HostObservation { failure: None, ..obs(false, 30, json!({})) };
+    let legacy = ObservedHost { failure: None, ..obs(false, 30, json!({})) };
     let row = build_row(&HostData { host: HOST, latest: Some(&legacy), ..HostData::default() }, &world.ctx());
     assert_eq!((row.reach.text.as_str(), row.err.text.as_str()), ("failed", "audit failed"));
     let ok = world.ok_row(linux(json!({})), None);
