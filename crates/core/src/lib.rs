@@ -15,6 +15,7 @@ pub mod humanhash;
 pub mod notes;
 pub mod override_file;
 pub mod pools;
+pub mod pulse;
 pub mod query;
 pub mod records;
 pub mod rows;
