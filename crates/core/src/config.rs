@@ -38,6 +38,10 @@ pub struct FileConfig {
     pub paths: crate::script::Profile,
     #[serde(default)]
     pub monitor: MonitorSection,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub pulse: PulseSection,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -88,6 +92,57 @@ pub const DEFAULT_FILTERS_DIR: &str = "filters";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorSettings {
     pub filters_dir: PathBuf,
+}
+
+/// `[server]`: how `fleetroll serve` listens and decides, and where the
+/// `tree` commands find it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+    pub cors_origins: Option<Vec<String>>,
+    pub scope_prefix: Option<String>,
+    pub cache_recheck_ms: Option<u64>,
+    /// The server the `tree` commands talk to.
+    pub url: Option<String>,
+    /// The bearer token the `tree` commands send.
+    pub token: Option<Secret>,
+}
+
+/// `[pulse]`: where tree status changes are published.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PulseSection {
+    /// `amqp://` or `amqps://user:password@host:port/vhost`; no URL, no
+    /// publishing.
+    pub url: Option<Secret>,
+    pub exchange: Option<String>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SCOPE_PREFIX: &str = "project:fleetroll:treestatus";
+pub const DEFAULT_CACHE_RECHECK_MS: u64 = 1000;
+/// Pulse wants exchanges named `exchange/<user>/<name>`.
+pub const DEFAULT_PULSE_EXCHANGE: &str = "exchange/fleetroll/treestatus";
+
+/// `fleetroll serve` and `tree` settings in force.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub listen: std::net::SocketAddr,
+    pub cors_origins: Vec<String>,
+    pub scope_prefix: String,
+    /// How often a server re-reads the trees' version to see other
+    /// replicas' writes; its own writes invalidate its cache at once.
+    pub cache_recheck: Duration,
+    pub url: String,
+    pub token: Option<Secret>,
+}
+
+/// Pulse settings in force.
+#[derive(Clone, Debug)]
+pub struct PulseSettings {
+    pub url: Option<Secret>,
+    pub exchange: String,
 }
 
 /// The Firefox CI deployment, which the MVP's hosts serve.
@@ -263,6 +318,8 @@ pub struct Settings {
     pub taskcluster: TaskclusterSettings,
     pub profile: crate::script::Profile,
     pub monitor: MonitorSettings,
+    pub server: ServerSettings,
+    pub pulse: PulseSettings,
 }
 
 impl Settings {
@@ -299,9 +356,33 @@ impl Settings {
             monitor: MonitorSettings {
                 filters_dir: home.join(file.monitor.filters_dir.as_deref().unwrap_or(Path::new(DEFAULT_FILTERS_DIR))),
             },
+            server: server_settings(file.server)?,
+            pulse: PulseSettings {
+                url: file.pulse.url,
+                exchange: file.pulse.exchange.unwrap_or_else(|| DEFAULT_PULSE_EXCHANGE.to_owned()),
+            },
             home,
         })
     }
+}
+
+fn server_settings(section: ServerSection) -> Result<ServerSettings, ConfigError> {
+    let listen_text = section.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen = listen_text
+        .parse()
+        .map_err(|_| ConfigError::for_key("server.listen", format!("{listen_text:?} is not an ADDRESS:PORT")))?;
+    let url = section.url.unwrap_or_else(|| format!("http://{listen}"));
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::for_key("server.url", format!("{url:?} is not an http:// or https:// URL")));
+    }
+    Ok(ServerSettings {
+        listen,
+        cors_origins: section.cors_origins.unwrap_or_else(|| vec!["*".to_owned()]),
+        scope_prefix: section.scope_prefix.unwrap_or_else(|| DEFAULT_SCOPE_PREFIX.to_owned()),
+        cache_recheck: Duration::from_millis(section.cache_recheck_ms.unwrap_or(DEFAULT_CACHE_RECHECK_MS)),
+        url: url.trim_end_matches('/').to_owned(),
+        token: section.token,
+    })
 }
 
 #[cfg(test)]
@@ -354,6 +435,26 @@ mod tests {
         assert!(settings.taskcluster.roles.0.contains_key("gecko_t_linux_talos"), "the MVP's roles stay");
         let err = parse_file("[taskcluster.roles.r]\nworker = \"x\"\n").unwrap_err();
         assert!(err.key.as_deref().is_some_and(|k| k.starts_with("taskcluster.roles")), "{err}");
+    }
+
+    #[test]
+    fn server_defaults_and_bad_values() {
+        let settings = Settings::resolve("/h".into(), parse_file("").unwrap(), Overrides::default()).unwrap();
+        assert_eq!(settings.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.server.url, "http://127.0.0.1:8080");
+        assert_eq!(settings.server.scope_prefix, "project:fleetroll:treestatus");
+        assert_eq!(settings.pulse.exchange, "exchange/fleetroll/treestatus");
+        assert!(settings.pulse.url.is_none() && settings.server.token.is_none());
+        let file = parse_file("[server]\nlisten = \"0.0.0.0:9000\"\nurl = \"https://trees.example/\"\n").unwrap();
+        let settings = Settings::resolve("/h".into(), file, Overrides::default()).unwrap();
+        assert_eq!((settings.server.listen.port(), settings.server.url.as_str()), (9000, "https://trees.example"));
+        for (text, key) in [
+            ("[server]\nlisten = \"localhost\"\n", "server.listen"),
+            ("[server]\nurl = \"trees.example\"\n", "server.url"),
+        ] {
+            let err = Settings::resolve("/h".into(), parse_file(text).unwrap(), Overrides::default()).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        }
     }
 
     #[test]

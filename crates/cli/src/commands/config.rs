@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use fleetroll_core::config::{CONFIG_FILE_NAME, Settings};
+use fleetroll_core::config::{CONFIG_FILE_NAME, Secret, Settings, redact_url};
 use serde::Serialize;
 
 use crate::cli::JsonArgs;
@@ -17,6 +17,11 @@ struct Shown {
     retention: u32,
     busy_timeout_ms: u128,
     github_token: &'static str,
+    server_listen: String,
+    server_url: String,
+    server_token: &'static str,
+    pulse_url: String,
+    pulse_exchange: String,
 }
 
 pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
@@ -28,7 +33,12 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         database_url: settings.store.to_string(),
         retention: settings.retention,
         busy_timeout_ms: settings.busy_timeout.as_millis(),
-        github_token: if settings.github_token.is_some() { "set" } else { "not set" },
+        github_token: set_or_not(settings.github_token.as_ref()),
+        server_listen: settings.server.listen.to_string(),
+        server_url: settings.server.url.clone(),
+        server_token: set_or_not(settings.server.token.as_ref()),
+        pulse_url: settings.pulse.url.as_ref().map_or_else(|| "not set".to_owned(), |url| redact_url(url.expose())),
+        pulse_exchange: settings.pulse.exchange.clone(),
     };
     if args.json {
         print_json(&shown)?;
@@ -40,6 +50,15 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         println!("retention:       {} per key", shown.retention);
         println!("busy_timeout_ms: {}", shown.busy_timeout_ms);
         println!("github token:    {}", shown.github_token);
+        println!("server listen:   {}", shown.server_listen);
+        println!("server url:      {}", shown.server_url);
+        println!("server token:    {}", shown.server_token);
+        println!("pulse url:       {}", shown.pulse_url);
+        println!("pulse exchange:  {}", shown.pulse_exchange);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn set_or_not(secret: Option<&Secret>) -> &'static str {
+    if secret.is_some() { "set" } else { "not set" }
 }
