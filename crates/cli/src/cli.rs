@@ -115,6 +115,9 @@ pub enum Command {
     /// without a terminal: the table, then a line for every host that gets a
     /// new observation, until interrupted. A bad filter exits 2 with the reason.
     HostMonitor(MonitorArgs),
+    /// Manage the API's clients and their bearer tokens.
+    #[command(subcommand)]
+    Client(crate::commands::client::ClientCommand),
     /// Is the stored picture of the fleet recent enough to act on? Exit 0 only when fresh.
     ///
     /// A host is fresh when its newest good observation is at most

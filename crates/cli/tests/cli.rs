@@ -274,3 +274,36 @@ fn host_monitor_on_a_pipe_follows_new_observations() {
     let followed = followed.expect("a line for the new observation");
     assert!(followed.starts_with("b.example") && followed.contains("second_role"), "{followed}");
 }
+
+#[test]
+fn clients_get_a_token_once_and_changes_are_audited() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| fleetroll(home.path(), args, &[]);
+    let created = run(&["client", "create", "ci-bot", "--scope", "assume:project:fleetroll:treestatus/sheriff"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let token = String::from_utf8(created.stdout).unwrap();
+    assert!(token.trim().starts_with("fleetroll_") && token.lines().count() == 1, "{token:?}");
+    assert_eq!(run(&["client", "create", "ci-bot", "--scope", "x"]).status.code(), Some(2), "names are unique");
+    assert_eq!(run(&["client", "create", "bad name", "--scope", "x"]).status.code(), Some(2));
+
+    let listed = json_of(&run(&["client", "list", "--json"]));
+    assert_eq!(listed[0]["name"], "ci-bot");
+    assert!(!listed.to_string().contains(token.trim()), "a listing never shows a token");
+
+    let dry = run(&["client", "revoke", "ci-bot"]);
+    assert!(dry.status.success() && stderr(&dry).contains("dry run"), "{}", stderr(&dry));
+    assert!(json_of(&run(&["client", "list", "--json"]))[0]["revoked_at"].is_null());
+    let rotated = json_of(&run(&["client", "rotate", "ci-bot", "--confirm", "--json"]));
+    assert_ne!(rotated["token"].as_str().unwrap(), token.trim());
+    json_of(&run(&["client", "revoke", "ci-bot", "--confirm", "--json"]));
+    assert!(json_of(&run(&["client", "list", "--json"]))[0]["revoked_at"].is_string());
+
+    let exported = run(&["audit-log", "export"]);
+    let trail = String::from_utf8(exported.stdout).unwrap();
+    let actions: Vec<String> = trail
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["client.create", "client.rotate", "client.revoke"]);
+    assert!(!trail.contains("fleetroll_"), "tokens never reach the audit trail");
+}

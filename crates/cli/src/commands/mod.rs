@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes its arguments and the settings.
 
 mod audit_log;
+pub mod client;
 mod config;
 mod debug_script;
 mod freshness;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::NoteClear(args) => notes::clear(&settings, &args).await,
         Command::ShowNotes(args) => notes::show(&settings, &args).await,
         Command::HostMonitor(args) => monitor::run(&settings, &args).await,
+        Command::Client(command) => client::run(&settings, &command).await,
         Command::DataFreshness(args) => freshness::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
