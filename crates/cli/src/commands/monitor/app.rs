@@ -270,7 +270,7 @@ impl App {
     /// HOST as shown: without the domain every host shares.
     pub fn host_text<'r>(&self, row: &'r Row) -> &'r str {
         let stripped = self.fqdn_suffix.as_deref().and_then(|suffix| row.host.text.strip_suffix(suffix));
-        stripped.filter(|name| !name.is_empty()).unwrap_or(&row.host.text)
+        stripped.filter(|name| !name.is_empty()).unwrap_or(row.host.text.as_str())
     }
 
     pub fn fqdn_suffix(&self) -> Option<&str> {
@@ -302,7 +302,8 @@ impl App {
 
     /// Up to `count` shown rows from the first one in view.
     pub fn visible(&self, count: usize) -> impl Iterator<Item = &Row> + '_ {
-        self.shown().skip(self.top).take(count)
+        let from_top = self.shown.get(self.top..).unwrap_or_default();
+        from_top.iter().take(count).map(|&index| &self.snapshot.rows[index])
     }
 
     pub fn total(&self) -> usize {

@@ -26,7 +26,7 @@ pub fn snapshot(count: usize) -> Snapshot {
 
 /// As [`snapshot`], with every audit `age` older.
 pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
-    let observations: Vec<(String, HostObservation, HostObservation)> = (1..=count)
+    let observations: Vec<(String, _, _)> = (1..=count)
         .map(|i| {
             let host = format!("h{i:02}.test.example");
             let role = if i % 2 == 1 { "gecko_t_linux_talos" } else { "gecko_t_linux_ms" };
@@ -61,7 +61,8 @@ pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
             } else {
                 good.clone()
             };
-            (host, latest, good)
+            // Into whatever record type rows are built from.
+            (host, latest.into(), good.into())
         })
         .collect();
     let empty = BTreeMap::new();

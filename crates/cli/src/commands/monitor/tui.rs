@@ -80,7 +80,13 @@ async fn event_loop(
                 None => return Ok(()),
             },
             Some(snapshot) = snapshots.recv() => match snapshot {
-                Ok(snapshot) => app.set_snapshot(snapshot),
+                Ok(snapshot) => {
+                    // Filtering, sorting and measuring every row happens here, once a
+                    // second, not in a frame; keys wait for it, so it is logged too.
+                    let started = Instant::now();
+                    app.set_snapshot(snapshot);
+                    tracing::debug!(apply_us = started.elapsed().as_micros(), "Applied new monitor rows");
+                }
                 // The old rows stay; the next read may well succeed (a locked database).
                 Err(err) => app.say_error(format!("cannot reload: {err:#}")),
             },
