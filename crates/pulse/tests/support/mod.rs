@@ -199,13 +199,23 @@ impl TestBroker {
     /// Declares `exchange` the way the publisher does and binds a new queue
     /// to it with `key`; messages wait in the queue until [`Self::take`].
     pub async fn bind_queue(&self, exchange: &str, key: &str) -> String {
+        self.bind_queue_with(exchange, key, false).await
+    }
+
+    /// [`Self::bind_queue`], with a durable queue if `durable` (persistent
+    /// messages are then written to disk before they are confirmed).
+    pub async fn bind_queue_with(&self, exchange: &str, key: &str, durable: bool) -> String {
         fleetroll_pulse::check(&self.config(exchange)).await.expect("declare the test exchange");
         let queue = random_name("queue");
         self.created.borrow_mut().push((true, queue.clone()));
         let connection = self.connect().await.expect("test connection");
         let channel = connection.create_channel().await.expect("test channel");
         channel
-            .queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), FieldTable::default())
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions { durable, ..Default::default() },
+                FieldTable::default(),
+            )
             .await
             .expect("declare the test queue");
         channel
@@ -256,6 +266,16 @@ impl TestBroker {
         }
         let _ = connection.close(200, "drained".into()).await;
         taken
+    }
+
+    /// How many messages wait in `queue`.
+    pub async fn queue_length(&self, queue: &str) -> u32 {
+        let connection = self.connect().await.expect("test connection");
+        let channel = connection.create_channel().await.expect("test channel");
+        let options = QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = channel.queue_declare(queue.into(), options, FieldTable::default()).await.expect("queue exists");
+        let _ = connection.close(200, "counted".into()).await;
+        declared.message_count()
     }
 
     /// The test's own vhost, if it has one.
