@@ -115,6 +115,15 @@ pub enum Command {
     /// without a terminal: the table, then a line for every host that gets a
     /// new observation, until interrupted. A bad filter exits 2 with the reason.
     HostMonitor(MonitorArgs),
+    /// Serve the HTTP API (tree status) on the configured store until SIGINT or SIGTERM.
+    ///
+    /// Reads are anonymous; writes need a client token (`fleetroll client
+    /// create`) with the endpoint's scope. With `[pulse] url` set, every tree
+    /// status change is published to Pulse. The OpenAPI document is at
+    /// /api/openapi.json, Prometheus metrics at /metrics.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Tree status through a running `fleetroll serve`: list, show, open, close, logs, stack, revert.
+    Tree(crate::commands::tree::TreeArgs),
     /// Manage the API's clients and their bearer tokens.
     #[command(subcommand)]
     Client(crate::commands::client::ClientCommand),

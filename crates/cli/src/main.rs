@@ -29,6 +29,11 @@ fn main() -> ExitCode {
         Err(err) => return fatal(&anyhow::Error::new(err).context("cannot start the async runtime")),
     };
     let outcome = runtime.block_on(async {
+        // A server stops gracefully on its own signals; anything else ends
+        // at once on Ctrl-C.
+        if commands::handles_interrupt(&cli.command) {
+            return Some(commands::run(cli).await);
+        }
         tokio::select! {
             outcome = commands::run(cli) => Some(outcome),
             _ = tokio::signal::ctrl_c() => None,

@@ -307,3 +307,77 @@ fn clients_get_a_token_once_and_changes_are_audited() {
     assert_eq!(actions, ["client.create", "client.rotate", "client.revoke"]);
     assert!(!trail.contains("fleetroll_"), "tokens never reach the audit trail");
 }
+
+/// `fleetroll serve` on port 0, stopped with SIGTERM when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn start(home: &Path) -> Served {
+        use std::io::BufRead as _;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fleetroll"));
+        command.env("FLEETROLL_HOME", home).args(["serve", "--listen", "127.0.0.1:0"]);
+        let mut child = command.stderr(std::process::Stdio::piped()).spawn().expect("start fleetroll serve");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first.split("listening on ").nth(1).unwrap_or_else(|| panic!("{first}")).trim().to_owned();
+        std::thread::spawn(move || lines.for_each(drop));
+        Served { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tree_commands_talk_to_a_running_server() {
+    let home = tempfile::tempdir().unwrap();
+    let created = fleetroll(
+        home.path(),
+        &["client", "create", "sheriff", "--scope", "assume:project:fleetroll:treestatus/admin"],
+        &[],
+    );
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let server = Served::start(home.path());
+    let anonymous = [("FLEETROLL_SERVER_URL", server.url.as_str())];
+    let signed = [("FLEETROLL_SERVER_URL", server.url.as_str()), ("FLEETROLL_TOKEN", token.as_str())];
+    let run = |args: &[&str], env: &[(&str, &str)]| fleetroll(home.path(), args, env);
+
+    let refused = run(&["tree", "create", "autoland"], &anonymous);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("401") && stderr(&refused).contains("FLEETROLL_TOKEN"), "{}", stderr(&refused));
+    for tree in ["autoland", "mozilla-central"] {
+        assert!(run(&["tree", "create", tree], &signed).status.success());
+    }
+    let closed =
+        run(&["tree", "close", "autoland", "--reason", "bustage", "--tag", "checkin_test", "--remember"], &signed);
+    assert!(closed.status.success(), "{}", stderr(&closed));
+    let shown = json_of(&run(&["tree", "show", "autoland", "--json"], &anonymous));
+    assert_eq!(
+        (shown["tree"]["status"].as_str(), shown["tree"]["tags"][0].as_str()),
+        (Some("closed"), Some("checkin_test"))
+    );
+    assert_eq!(shown["logs"][0]["who"], "client:sheriff");
+    let no_tags = run(&["tree", "close", "mozilla-central", "--reason", "x"], &signed);
+    assert_eq!(no_tags.status.code(), Some(1));
+    assert!(stderr(&no_tags).contains("Tags are required when closing a tree."), "{}", stderr(&no_tags));
+
+    let stack = json_of(&run(&["tree", "stack", "--json"], &anonymous));
+    let id = stack["result"][0]["id"].as_i64().unwrap().to_string();
+    assert!(run(&["tree", "revert", &id], &signed).status.success());
+    let trees = json_of(&run(&["tree", "list", "--json"], &anonymous));
+    assert_eq!(trees["result"]["autoland"]["status"], "open");
+
+    let dry = run(&["tree", "delete", "autoland"], &signed);
+    assert!(dry.status.success() && stderr(&dry).contains("dry run"));
+    assert!(run(&["tree", "delete", "autoland", "--confirm"], &signed).status.success());
+    let gone = run(&["tree", "show", "autoland"], &anonymous);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(stderr(&gone).contains("404"), "{}", stderr(&gone));
+}

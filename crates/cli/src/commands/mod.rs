@@ -10,9 +10,11 @@ mod host_change;
 mod maintain;
 mod monitor;
 mod notes;
+pub mod serve;
 mod show_content;
 mod status;
 pub mod taskcluster;
+pub mod tree;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ShowNotes(args) => notes::show(&settings, &args).await,
         Command::HostMonitor(args) => monitor::run(&settings, &args).await,
         Command::Client(command) => client::run(&settings, &command).await,
+        Command::Tree(args) => tree::run(&settings, &args).await,
+        Command::Serve(args) => serve::run(&settings, &args).await,
         Command::DataFreshness(args) => freshness::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
@@ -53,6 +57,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Show(args)) => config::show(&settings, &args),
         Command::Config(ConfigCommand::Default) => unreachable!("handled before loading settings"),
     }
+}
+
+/// Whether `command` stops on its own signals rather than at once on Ctrl-C.
+pub fn handles_interrupt(command: &Command) -> bool {
+    matches!(command, Command::Serve(_))
 }
 
 /// The actor recorded in the audit trail for changes made by this process.
