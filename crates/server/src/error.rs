@@ -11,6 +11,11 @@ use fleetroll_store::{StoreError, TreesError};
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The `Content-Type` of error bodies. JSON is UTF-8 by definition, but
+/// clients that do not know `problem+json` as JSON guess the charset of
+/// text without one, and mangle tree names that are not ASCII.
+const PROBLEM_CONTENT_TYPE: &str = "application/problem+json; charset=utf-8";
+
 /// Why a request was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -139,7 +144,7 @@ impl IntoResponse for ApiError {
         let (title, detail) = self.title_detail();
         let body = problem_json(status.as_u16(), &title, &detail).to_string();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

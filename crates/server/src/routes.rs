@@ -23,7 +23,7 @@ use crate::auth::{CreateTree, DeleteTree, RevertChanges, UpdateTrees, Writer};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::options::VersionInfo;
-use crate::schema::{self, BodilessWriteProblems, InternalError, NotFound, WriteProblems};
+use crate::schema::{self, BadRequest, BodilessWriteProblems, InternalError, NotFound, WriteProblems};
 use crate::state::AppState;
 use crate::writes::{LogEdited, Removed, RemovedTrees, StackEdited, StackRemoved, TreesDelete};
 
@@ -80,7 +80,7 @@ async fn get_trees2(State(state): State<AppState>) -> Result<Response, ApiError>
 #[utoipa::path(
     get, path = "/trees/{tree}", tag = "trees",
     params(("tree" = String, Path, description = "The tree's name")),
-    responses((status = 200, description = "The tree", body = schema::TreeResult), NotFound, InternalError),
+    responses((status = 200, description = "The tree", body = schema::TreeResult), BadRequest, NotFound, InternalError),
 )]
 async fn get_tree(State(state): State<AppState>, ApiPath(tree): ApiPath<String>) -> Result<Response, ApiError> {
     let snapshot = state.trees().await?;
@@ -109,7 +109,7 @@ async fn patch_trees(
     put, path = "/trees/{tree}", tag = "trees",
     params(("tree" = String, Path, description = "The new tree's name")),
     request_body = schema::NewTree,
-    responses((status = 201, description = "The tree created", body = schema::TreeRow), WriteProblems),
+    responses((status = 201, description = "The tree created", body = schema::TreeRow), NotFound, WriteProblems),
     security(("bearer" = [])),
 )]
 async fn put_tree(
@@ -164,7 +164,7 @@ struct LogsQuery {
         ("tree" = String, Path, description = "The tree's name"),
         ("all" = Option<String>, Query, description = "`1`: every row, as `/logs_all`"),
     ),
-    responses((status = 200, description = "Log rows, newest first", body = schema::TreeLogs), NotFound, InternalError),
+    responses((status = 200, description = "Log rows, newest first", body = schema::TreeLogs), BadRequest, NotFound, InternalError),
 )]
 async fn get_logs(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ async fn get_logs(
 #[utoipa::path(
     get, path = "/trees/{tree}/logs_all", tag = "trees",
     params(("tree" = String, Path, description = "The tree's name")),
-    responses((status = 200, description = "Log rows, newest first", body = schema::TreeLogs), NotFound, InternalError),
+    responses((status = 200, description = "Log rows, newest first", body = schema::TreeLogs), BadRequest, NotFound, InternalError),
 )]
 async fn get_logs_all(
     State(state): State<AppState>,
@@ -311,7 +311,7 @@ async fn v0_trees(State(state): State<AppState>) -> Result<Response, ApiError> {
 #[utoipa::path(
     get, path = "/v0/trees/{tree}", tag = "compat",
     params(("tree" = String, Path, description = "The tree's name")),
-    responses((status = 200, description = "The tree", body = schema::Tree), NotFound, InternalError),
+    responses((status = 200, description = "The tree", body = schema::Tree), BadRequest, NotFound, InternalError),
 )]
 async fn v0_tree(State(state): State<AppState>, ApiPath(tree): ApiPath<String>) -> Result<Response, ApiError> {
     let snapshot = state.trees().await?;
@@ -369,7 +369,7 @@ async fn version(State(state): State<AppState>) -> Json<VersionInfo> {
 /// Prometheus text format.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain; version=0.0.4")),
+    responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8")),
 )]
 async fn metrics(State(state): State<AppState>) -> Response {
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");

@@ -280,6 +280,11 @@ pub(crate) enum BodilessWriteProblems {
     Internal(Problem),
 }
 
+/// A path segment or query parameter the route cannot read.
+#[derive(IntoResponses)]
+#[response(status = 400, content_type = "application/problem+json")]
+pub(crate) struct BadRequest(Problem);
+
 /// The thing named does not exist.
 #[derive(IntoResponses)]
 #[response(status = 404, content_type = "application/problem+json")]

@@ -71,6 +71,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         bad_path_values_are_400,
         bad_query_values_are_400,
         bad_tree_names_are_400,
+        nul_characters_are_400,
         store_failure_is_500_without_internals,
         status_change_sends_one_pulse_message_each,
         motd_or_reason_change_sends_no_pulse_message,
@@ -992,6 +993,28 @@ async fn bad_tree_names_are_400(db: &TestDb) {
     let (_, _) = api.admin("PATCH", "/trees", Some(json!({"trees": []}))).await.problem(400);
     assert_eq!(api.written().await, before);
     assert_eq!(api.get("/trees").await.json(), json!({"result": {}}));
+    api.stop().await;
+}
+
+/// PostgreSQL cannot store NUL in text: refused as bad input on both
+/// backends, never a store failure.
+async fn nul_characters_are_400(db: &TestDb) {
+    let api = Api::start(db).await;
+    api.create(&["a"]).await;
+    let before = api.written().await;
+    for body in [
+        r#"{"trees": ["a"], "reason": "x\u0000y"}"#,
+        r#"{"trees": ["a"], "tags": ["\u0000"]}"#,
+        r#"{"trees": ["a\u0000"], "status": "open"}"#,
+    ] {
+        let (_, detail) = bad_body(&api, "PATCH", "/trees", body).await;
+        assert!(detail.contains("NUL"), "{detail}");
+    }
+    for (method, path) in [("GET", "/trees/a%00/logs"), ("GET", "/trees/%00"), ("DELETE", "/trees/a%00")] {
+        let (title, _) = api.admin(method, path, None).await.problem(400);
+        assert_eq!(title, "Invalid path", "{method} {path}");
+    }
+    assert_eq!(api.written().await, before);
     api.stop().await;
 }
 

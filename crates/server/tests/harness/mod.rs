@@ -74,7 +74,7 @@ impl Reply {
     #[track_caller]
     pub fn problem(&self, status: u16) -> (String, String) {
         self.expect(status);
-        assert_eq!(self.header("content-type"), "application/problem+json", "{}", self.text);
+        assert_eq!(self.header("content-type"), "application/problem+json; charset=utf-8", "{}", self.text);
         let body = self.json();
         let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["detail", "status", "title", "type"], "{body}");
