@@ -50,15 +50,20 @@ fn main() {
     drive(&home, &list, &log);
     let text = std::fs::read_to_string(&log).expect("the monitor's log");
     let draws = field_values(&text, "Drew the monitor", "draw_us=");
+    let quiet_draws = draws_outside_reloads(&text);
     let keys = field_values(&text, "Handled a monitor key", "key_us=");
     let reloads = field_values(&text, "Applied new monitor rows", "apply_us=");
     assert!(!draws.is_empty(), "no frame times in {}:\n{text}", log.display());
     println!(
-        "monitor_redraw/sqlite {HOSTS} hosts, {COLUMNS}x{LINES}: {} frames, draw median {} / p99 {}; \
+        "monitor_redraw/sqlite {HOSTS} hosts, {COLUMNS}x{LINES}: {} frames, draw median {} / p99 {} \
+         ({} outside reloads: median {} / p99 {}); \
          {} keys, handling median {} / p99 {}; {} reloads, applying median {} / max {}",
         draws.len(),
         ms(percentile(&draws, 50)),
         ms(percentile(&draws, 99)),
+        quiet_draws.len(),
+        ms(percentile(&quiet_draws, 50)),
+        ms(percentile(&quiet_draws, 99)),
         keys.len(),
         ms(percentile(&keys, 50)),
         ms(percentile(&keys, 99)),
@@ -141,6 +146,36 @@ fn field_values(log: &str, message: &str, name: &str) -> Vec<u64> {
         .collect();
     values.sort_unstable();
     values
+}
+
+/// Draw times of the frames that did not overlap a reload. Once a second
+/// the monitor reads the store and builds every row again on all cores; on
+/// a 2-core machine a frame drawn meanwhile mostly waits for a core, which
+/// says more about the reload than about drawing.
+fn draws_outside_reloads(log: &str) -> Vec<u64> {
+    let at = |line: &str| {
+        let stamp = line.split_whitespace().next()?;
+        chrono::DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.timestamp_micros())
+    };
+    let value = |line: &str, name: &str| -> Option<i64> {
+        line.split_whitespace().find_map(|word| word.strip_prefix(name)).and_then(|v| v.parse().ok())
+    };
+    // Each span is (start, end) in microseconds; a line is logged at its end.
+    let span = |line: &str, name: &str, unit: i64| Some((at(line)? - value(line, name)? * unit, at(line)?));
+    let reloads: Vec<(i64, i64)> = log
+        .lines()
+        .filter(|l| l.contains("Read the monitor's rows"))
+        .filter_map(|l| span(l, "total_ms=", 1000))
+        .collect();
+    let mut quiet: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("Drew the monitor"))
+        .filter_map(|l| span(l, "draw_us=", 1))
+        .filter(|&(start, end)| reloads.iter().all(|&(from, to)| end < from || start > to))
+        .filter_map(|(start, end)| u64::try_from(end - start).ok())
+        .collect();
+    quiet.sort_unstable();
+    quiet
 }
 
 /// The `pct`-th percentile of sorted microseconds (nearest rank).

@@ -84,8 +84,9 @@ async fn event_loop(
                     // Filtering, sorting and measuring every row happens here, once a
                     // second, not in a frame; keys wait for it, so it is logged too.
                     let started = Instant::now();
-                    app.set_snapshot(snapshot);
+                    let old = app.set_snapshot(snapshot);
                     tracing::debug!(apply_us = started.elapsed().as_micros(), "Applied new monitor rows");
+                    tokio::task::spawn_blocking(move || drop(old));
                 }
                 // The old rows stay; the next read may well succeed (a locked database).
                 Err(err) => app.say_error(format!("cannot reload: {err:#}")),

@@ -165,9 +165,11 @@ fn new_data_keeps_the_scroll_position_and_palettes_cover_all_rows() {
     let mut app = fixtures::app(20, "role~talos");
     app.set_page(3);
     app.update(key(KeyCode::Char('j')));
-    app.set_snapshot(fixtures::snapshot(20));
+    let old = app.set_snapshot(fixtures::snapshot(20));
+    assert_eq!(old.rows.len(), 20, "the old rows are handed back to be freed");
     assert_eq!(app.top, 1);
     assert!(app.palette_index(Palette::Role, "gecko_t_linux_ms").is_some(), "hidden rows keep their colours");
+    assert!(app.palette_index(Palette::Override, "abababab").is_some(), "OVR_BCH has its palette");
     assert_eq!(app.data_age(), Some(60));
 }
 
