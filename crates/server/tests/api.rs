@@ -6,21 +6,19 @@
 //! authorization, bad input (each checks nothing was written), Pulse
 //! messages, the OpenAPI document, caching and the operational routes.
 
-mod common;
 mod harness;
-mod support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Case, cases};
 use fleetroll_server::{ServerOptions, VersionInfo};
+use fleetroll_testdb::TestDb;
+use fleetroll_testdb::{Case, cases};
 use harness::{Api, PREFIX, test_options};
 use serde_json::{Value, json};
-use support::TestDb;
 
 fn main() {
-    common::run_suite("server API", all_cases());
+    fleetroll_testdb::run_suite("server API", all_cases());
 }
 
 fn all_cases() -> Vec<(&'static str, Case)> {

@@ -6,16 +6,13 @@
 //! backend. PostgreSQL comes from `FLEETROLL_TEST_DATABASE_URL` (default: the
 //! local server) and is skipped, saying why, when it cannot be reached.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fleetroll_core::records::HostObservation;
 use fleetroll_store::Store;
+use fleetroll_testdb::{Kind, TestDb};
 use serde_json::json;
-use support::{Kind, TestDb};
 
 const HOSTS: usize = 20_000;
 const RETENTION: u32 = 10;
@@ -29,7 +26,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     for kind in [Kind::Sqlite, Kind::Postgres] {
         if kind == Kind::Postgres
-            && let Err(why) = runtime.block_on(support::postgres_reachable())
+            && let Err(why) = runtime.block_on(fleetroll_testdb::postgres_reachable())
         {
             println!("store/postgres: skipped: {why}");
             continue;

@@ -5,21 +5,18 @@
 //! Cases come from the MVP's `test_db.py` (retention, last known good, per-key
 //! independence, latest reads) and from our own guarantees (the audit chain).
 
-mod common;
-mod support;
-
 use chrono::{Duration, TimeZone, Utc};
-use common::{Case, cases};
 use fleetroll_core::audit::{AuditEntry, ChainBreak};
 use fleetroll_core::records::{BranchRef, HostObservation, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::time::Timestamp;
 use fleetroll_store::StoreError;
+use fleetroll_testdb::TestDb;
+use fleetroll_testdb::{Case, cases};
 use serde_json::json;
 use sqlx::Executor;
-use support::TestDb;
 
 fn main() {
-    common::run_suite("conformance", all_cases());
+    fleetroll_testdb::run_suite("conformance", all_cases());
 }
 
 fn all_cases() -> Vec<(&'static str, Case)> {

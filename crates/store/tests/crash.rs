@@ -5,8 +5,6 @@
 //! The test binary plays both parts: run normally, it is the test; run with
 //! `FLEETROLL_CRASH_WRITER` set, it is the writer the test kills.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -4,23 +4,20 @@
 //! store level: what the HTTP server will answer is decided by these reads
 //! and writes plus core's `trees` rules, which have their own table tests.
 
-mod common;
-mod support;
-
 use chrono::{Duration, TimeZone, Utc};
-use common::{Case, cases};
 use fleetroll_core::scopes::token_hash;
 use fleetroll_core::time::Timestamp;
 use fleetroll_core::trees::{
     self, Category, CombinedTree, EntryEdit, NewTree, TREE_SUMMARY_LOG_LIMIT, TreeError, TreeStatus, TreesUpdate,
 };
 use fleetroll_store::{ClientError, NewClient, Store, TreesError};
+use fleetroll_testdb::TestDb;
+use fleetroll_testdb::{Case, cases};
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Connection};
-use support::TestDb;
 
 fn main() {
-    common::run_suite("tree status", all_cases());
+    fleetroll_testdb::run_suite("tree status", all_cases());
 }
 
 fn all_cases() -> Vec<(&'static str, Case)> {

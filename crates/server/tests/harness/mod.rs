@@ -17,7 +17,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::TestDb;
+use fleetroll_testdb::TestDb;
 
 pub const PREFIX: &str = "project:fleetroll:treestatus";
 pub const MDN: &str = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/";
