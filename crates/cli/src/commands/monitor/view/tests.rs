@@ -103,12 +103,16 @@ fn tiny_terminals_get_a_message_not_a_panic() {
             assert!(lines[0].starts_with("terminal"), "{width}x{height}: {lines:#?}");
         }
     }
-    // Just big enough, with help and the filter bar open.
+    // Just big enough, with help, the filter bar and the picker open.
     let mut app = fixtures::app(30, "");
     press(&mut app, KeyCode::Char('?'));
     render(&mut app, MIN_WIDTH, MIN_HEIGHT);
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('/'));
+    render(&mut app, MIN_WIDTH, MIN_HEIGHT);
+    press(&mut app, KeyCode::Esc);
+    let saved = vec![SavedFilter { name: "linux".into(), query: "os=L".into(), description: None }];
+    app.open_picker(saved, &[]);
     render(&mut app, MIN_WIDTH, MIN_HEIGHT);
 }
 
