@@ -22,6 +22,7 @@ struct Shown {
     server_token: &'static str,
     pulse_url: String,
     pulse_exchange: String,
+    monitor_filters_dir: String,
 }
 
 pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +40,7 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         server_token: set_or_not(settings.server.token.as_ref()),
         pulse_url: settings.pulse.url.as_ref().map_or_else(|| "not set".to_owned(), |url| redact_url(url.expose())),
         pulse_exchange: settings.pulse.exchange.clone(),
+        monitor_filters_dir: settings.monitor.filters_dir.display().to_string(),
     };
     if args.json {
         print_json(&shown)?;
@@ -55,6 +57,7 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         println!("server token:    {}", shown.server_token);
         println!("pulse url:       {}", shown.pulse_url);
         println!("pulse exchange:  {}", shown.pulse_exchange);
+        println!("saved filters:   {}", shown.monitor_filters_dir);
     }
     Ok(ExitCode::SUCCESS)
 }
