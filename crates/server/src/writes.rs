@@ -122,11 +122,8 @@ impl AppState {
         .await
     }
 
-    /// `DELETE /trees2`: every named tree or, when one is unknown, none.
-    ///
-    /// The store deletes one tree per transaction, so a store failure part
-    /// way leaves the trees before it deleted; a tree someone else deletes
-    /// meanwhile counts as deleted.
+    /// `DELETE /trees2`: every named tree or, when one is unknown, none, in
+    /// one store transaction.
     pub(crate) async fn delete_trees(&self, caller: &Caller, body: TreesDelete) -> Result<RemovedTrees, ApiError> {
         let parameters = json!(body);
         self.write(caller, "tree.delete", parameters, move |store, _who, _now| async move {
@@ -134,18 +131,7 @@ impl AppState {
             if names.is_empty() {
                 return Err(TreeError::NoTrees.into());
             }
-            let existing: Vec<String> = store.trees().await?.into_iter().map(|tree| tree.tree).collect();
-            let mut missing: Vec<String> = names.iter().filter(|name| !existing.contains(name)).cloned().collect();
-            if !missing.is_empty() {
-                missing.sort();
-                return Err(TreeError::TreesNotFound { trees: missing }.into());
-            }
-            for name in &names {
-                match store.delete_tree(name).await {
-                    Ok(()) | Err(TreesError::Rejected(TreeError::NoSuchTree { .. })) => {}
-                    Err(err) => return Err(err),
-                }
-            }
+            store.delete_trees(&names).await?;
             Ok(Done::with(RemovedTrees { removed: names }, Vec::new()))
         })
         .await

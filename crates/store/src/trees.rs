@@ -138,16 +138,35 @@ impl Store {
 
     /// Deletes a tree with its log rows and stack rows (`DELETE /trees/{tree}`).
     pub async fn delete_tree(&self, name: &str) -> Result<(), TreesError> {
-        let mut tx = self.begin_tree_write().await?;
-        if !tree_exists(&mut tx, name).await? {
-            return Err(no_such_tree(name));
+        match self.delete_trees(&[name.to_owned()]).await {
+            Err(TreesError::Rejected(TreeError::TreesNotFound { .. })) => Err(no_such_tree(name)),
+            other => other,
         }
-        for sql in [
-            "DELETE FROM tree_change_trees WHERE tree = $1",
-            "DELETE FROM tree_log WHERE tree = $1",
-            "DELETE FROM trees WHERE name = $1",
-        ] {
-            sqlx::query(sql).bind(name.to_owned()).execute(&mut *tx).await?;
+    }
+
+    /// Deletes trees with their log rows and stack rows in one transaction
+    /// (`DELETE /trees2`): all of them, or none when one is unknown, so a
+    /// failure part way never leaves some deleted.
+    pub async fn delete_trees(&self, names: &[String]) -> Result<(), TreesError> {
+        let mut tx = self.begin_tree_write().await?;
+        let mut missing = Vec::new();
+        for name in names {
+            if !tree_exists(&mut tx, name).await? {
+                missing.push(name.clone());
+            }
+        }
+        if !missing.is_empty() {
+            missing.sort();
+            return Err(TreeError::TreesNotFound { trees: missing }.into());
+        }
+        for name in names {
+            for sql in [
+                "DELETE FROM tree_change_trees WHERE tree = $1",
+                "DELETE FROM tree_log WHERE tree = $1",
+                "DELETE FROM trees WHERE name = $1",
+            ] {
+                sqlx::query(sql).bind(name.clone()).execute(&mut *tx).await?;
+            }
         }
         delete_empty_changes(&mut tx).await?;
         tx.commit().await?;

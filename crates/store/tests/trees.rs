@@ -42,6 +42,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         motd_only_writes_no_log,
         status_only_keeps_the_reason,
         delete_takes_logs_and_stack_rows,
+        deleting_several_trees_is_all_or_nothing,
         revert_skips_deleted_trees,
         landing_gate_reads_fresh_status,
         transitions_only_for_status_changes,
@@ -424,6 +425,18 @@ async fn delete_takes_logs_and_stack_rows(db: &TestDb) {
     // The name is free again, and the new tree starts with nothing.
     store.create_tree(&new_tree("mozilla-central"), at(3)).await.unwrap();
     assert_eq!(tree(&store, "mozilla-central").await.log_id, None);
+}
+
+/// `DELETE /trees2`: one unknown name refuses the whole request, so no
+/// tree is deleted; known names go together, in one transaction.
+async fn deleting_several_trees_is_all_or_nothing(db: &TestDb) {
+    let store = store_with(db, &["a", "b", "c"]).await;
+    let refused = rejected(store.delete_trees(&strings(&["a", "zz", "b", "yy"])).await);
+    assert_eq!((refused.status(), refused.title()), (404, "Could not fetch the following trees: yy, zz".to_owned()));
+    assert_eq!(store.trees().await.unwrap().len(), 3, "nothing deleted");
+    store.delete_trees(&strings(&["a", "b"])).await.unwrap();
+    let left: Vec<String> = store.trees().await.unwrap().into_iter().map(|t| t.tree).collect();
+    assert_eq!(left, ["c"]);
 }
 
 /// Reverting an entry after one of its trees was deleted restores the others.
