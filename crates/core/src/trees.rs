@@ -224,7 +224,34 @@ impl EntryEdit {
 }
 
 /// Reads a JSON request body, naming the field at fault when it is wrong.
+/// Text holding a NUL character is refused too: PostgreSQL cannot store it,
+/// so it would fail in one store and be kept by the other.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, TreeError> {
+    let value = parse_typed(body)?;
+    if has_nul(body) {
+        return Err(TreeError::InvalidBody { message: NUL_MESSAGE.to_owned() });
+    }
+    Ok(value)
+}
+
+const NUL_MESSAGE: &str = "Text may not contain NUL characters (\\u0000).";
+
+/// Whether a JSON document has a string (or key) with a NUL character. Raw
+/// NULs are not valid JSON, so only the `\u0000` escape can bring one; the
+/// document is walked only when that escape appears at all.
+fn has_nul(json: &[u8]) -> bool {
+    fn walk(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().any(walk),
+            Value::Object(fields) => fields.iter().any(|(key, value)| key.contains('\0') || walk(value)),
+            _ => false,
+        }
+    }
+    json.windows(6).any(|window| window == b"\\u0000") && serde_json::from_slice(json).is_ok_and(|value| walk(&value))
+}
+
+fn parse_typed<T: DeserializeOwned>(body: &[u8]) -> Result<T, TreeError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

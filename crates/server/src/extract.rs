@@ -7,9 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use fleetroll_core::trees::{self, TreeError};
+use fleetroll_core::trees;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,31 +28,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         }
         let limit = state.options().max_body_bytes;
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| body_error(&rejection, limit))?;
-        let value = trees::parse_body(&bytes)?;
-        if has_nul(&bytes) {
-            return Err(TreeError::InvalidBody { message: NUL_MESSAGE.to_owned() }.into());
-        }
-        Ok(JsonBody(value))
+        Ok(JsonBody(trees::parse_body(&bytes)?))
     }
-}
-
-/// PostgreSQL cannot store NUL in text, so text holding one is refused here
-/// as bad input rather than failing in the store (or storing differently on
-/// SQLite).
-const NUL_MESSAGE: &str = "Text may not contain NUL characters (\\u0000).";
-
-/// Whether a JSON document has a string (or key) with a NUL character. Raw
-/// NULs are not valid JSON, so only the `\u0000` escape can bring one.
-fn has_nul(json: &[u8]) -> bool {
-    fn walk(value: &Value) -> bool {
-        match value {
-            Value::String(text) => text.contains('\0'),
-            Value::Array(items) => items.iter().any(walk),
-            Value::Object(fields) => fields.iter().any(|(key, value)| key.contains('\0') || walk(value)),
-            _ => false,
-        }
-    }
-    json.windows(6).any(|window| window == b"\\u0000") && serde_json::from_slice(json).is_ok_and(|value| walk(&value))
 }
 
 /// `application/json`, or any `application/…+json`, with any parameters.
@@ -106,26 +82,6 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
             Err(rejection) => {
                 Err(ApiError::BadRequest { title: "Invalid query string", detail: rejection.body_text() })
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nul_characters_are_found_in_strings_and_keys_only() {
-        let cases = [
-            (r#"{"reason": "a\u0000b"}"#, true),
-            (r#"{"tags": ["x", "\u0000"]}"#, true),
-            (r#"{"a\u0000": 1}"#, true),
-            (r#"{"reason": "a\\u0000b"}"#, false),
-            (r#"{"reason": "\u0001"}"#, false),
-            (r#"{"reason": "plain"}"#, false),
-        ];
-        for (json, expected) in cases {
-            assert_eq!(has_nul(json.as_bytes()), expected, "{json}");
         }
     }
 }

@@ -98,6 +98,24 @@ fn bodies_refuse_unknown_fields_and_name_the_field_at_fault() {
 }
 
 #[test]
+fn bodies_with_nul_text_are_refused() {
+    let cases: &[(&[u8], bool)] = &[
+        (br#"{"trees": ["a"], "reason": "x\u0000y"}"#, true),
+        (br#"{"trees": ["a\u0000"]}"#, true),
+        // An escaped backslash followed by `u0000` is plain text.
+        (br#"{"trees": ["a"], "reason": "x\\u0000"}"#, false),
+        (br#"{"trees": ["a"], "reason": "fine"}"#, false),
+    ];
+    for (body, refused) in cases {
+        let got = parse_body::<TreesUpdate>(body);
+        assert_eq!(got.is_err(), *refused, "{}", String::from_utf8_lossy(body));
+        if let Err(err) = got {
+            assert!(err.detail().contains("NUL"), "{}", err.detail());
+        }
+    }
+}
+
+#[test]
 fn null_fields_count_as_absent() {
     let body: TreesUpdate = parse_body(br#"{"trees": ["a"], "status": null, "tags": null}"#).unwrap();
     assert_eq!(body.status, None);
@@ -588,4 +606,19 @@ fn wire_shapes_of_logs_and_stack_entries() {
     assert_eq!(stack["trees"][0]["last_state"]["current_log_id"], json!(3));
     assert_eq!(stack["trees"][1]["tree"], json!("mozilla-central"));
     assert_eq!(stack["status"], json!("closed"));
+}
+
+#[test]
+fn nul_characters_are_found_in_strings_and_keys_only() {
+    let cases = [
+        (r#"{"reason": "a\u0000b"}"#, true),
+        (r#"{"tags": ["x", "\u0000"]}"#, true),
+        (r#"{"a\u0000": 1}"#, true),
+        (r#"{"reason": "a\\u0000b"}"#, false),
+        (r#"{"reason": "\u0001"}"#, false),
+        (r#"{"reason": "plain"}"#, false),
+    ];
+    for (json, expected) in cases {
+        assert_eq!(has_nul(json.as_bytes()), expected, "{json}");
+    }
 }
