@@ -19,6 +19,7 @@ mod config;
 mod error;
 pub mod publisher;
 
-pub use config::{Backoff, ExchangeNaming, PublisherConfig, check_exchange_name};
+pub use config::{Backoff, PublisherConfig};
 pub use error::PulseError;
+pub use fleetroll_core::pulse::{ExchangeNaming, check_exchange_name};
 pub use publisher::{check, run_publisher};

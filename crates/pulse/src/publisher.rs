@@ -25,7 +25,9 @@ use tokio::time::Instant;
 
 use crate::PulseError;
 use crate::broker::Broker;
-use crate::config::{PublisherConfig, check_exchange_name, check_routing_key};
+use fleetroll_core::pulse::{check_exchange_name, check_routing_key};
+
+use crate::config::PublisherConfig;
 
 /// Pulse asks for messages under 8 KiB; larger ones still go, with a warning.
 pub const LARGE_MESSAGE: usize = 8 * 1024;
