@@ -8,15 +8,19 @@
 //! changes that log, with a token). The target is at least 20,000 reads/s
 //! at p99 under 10 ms.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use chrono::Utc;
 use fleetroll_core::config::StoreLocation;
 use fleetroll_core::scopes::{format_token, token_hash};
 use fleetroll_core::trees::{Category, NewTree, TreeStatus};
 use fleetroll_store::{NewClient, Store, StoreOptions};
+
+#[path = "../tests/support/served.rs"]
+mod served;
+
+use served::Served;
 
 const TREES: usize = 50;
 const SECONDS: &str = "10s";
@@ -33,14 +37,14 @@ fn main() {
     let temp = tempfile::tempdir().expect("home");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let token = runtime.block_on(generate(temp.path()));
-    let mut server = start(temp.path());
-    let base = listening_address(&mut server);
+    let mut server = Served::start(temp.path(), &[("FLEETROLL_LOG", "warn")]).expect("start fleetroll serve");
+    let base = server.url.clone();
     let scripts = temp.path().join("scripts");
     std::fs::create_dir_all(&scripts).expect("scripts dir");
     let one = run_wrk(&base, &write_script(&scripts, "one.lua", &cycle_script(None)));
     let all = run_wrk(&format!("{base}/trees"), &[]);
     let mixed = run_wrk(&base, &write_script(&scripts, "mixed.lua", &cycle_script(Some(&token))));
-    stop(&mut server);
+    server.stop();
     println!(
         "serve/sqlite {TREES} trees, wrk -c{CONNECTIONS} -d{SECONDS}: GET /trees/{{tree}} {one}, GET /trees {all}, 5% writes {mixed}"
     );
@@ -74,28 +78,6 @@ async fn generate(home: &Path) -> String {
 
 fn tree_name(i: usize) -> String {
     format!("tree-{i:02}")
-}
-
-fn start(home: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_fleetroll"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("FLEETROLL_HOME", home)
-        .env("FLEETROLL_LOG", "warn")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start fleetroll serve")
-}
-
-/// The server says where it listens on its first line of stderr.
-fn listening_address(server: &mut Child) -> String {
-    let stderr = server.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let line = lines.next().expect("a line from the server").expect("readable");
-    let address = line.split("listening on ").nth(1).unwrap_or_else(|| panic!("unexpected: {line}")).trim();
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    address.to_owned()
 }
 
 /// A wrk script cycling over the trees; with a token, every 20th request
@@ -145,9 +127,4 @@ fn run_wrk(url: &str, extra: &[String]) -> String {
     let errors = field("Non-2xx or 3xx responses:");
     let errors = if errors.is_empty() { String::new() } else { format!(" ({errors} non-2xx)") };
     format!("{rate:.0} req/s, p99 {}{errors}", field("99%"))
-}
-
-fn stop(server: &mut Child) {
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let _ = server.wait();
 }

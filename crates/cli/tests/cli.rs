@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::served::Served;
+
+mod support;
 
 /// Runs the binary with a clean environment apart from `FLEETROLL_HOME`.
 fn fleetroll(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -308,33 +311,6 @@ fn clients_get_a_token_once_and_changes_are_audited() {
     assert!(!trail.contains("fleetroll_"), "tokens never reach the audit trail");
 }
 
-/// `fleetroll serve` on port 0, stopped with SIGTERM when dropped.
-struct Served {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Served {
-    fn start(home: &Path) -> Served {
-        use std::io::BufRead as _;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_fleetroll"));
-        command.env("FLEETROLL_HOME", home).args(["serve", "--listen", "127.0.0.1:0"]);
-        let mut child = command.stderr(std::process::Stdio::piped()).spawn().expect("start fleetroll serve");
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let url = first.split("listening on ").nth(1).unwrap_or_else(|| panic!("{first}")).trim().to_owned();
-        std::thread::spawn(move || lines.for_each(drop));
-        Served { child, url }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn tree_commands_talk_to_a_running_server() {
     let home = tempfile::tempdir().unwrap();
@@ -344,7 +320,7 @@ fn tree_commands_talk_to_a_running_server() {
         &[],
     );
     let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
-    let server = Served::start(home.path());
+    let server = Served::start(home.path(), &[]).expect("start fleetroll serve");
     let anonymous = [("FLEETROLL_SERVER_URL", server.url.as_str())];
     let signed = [("FLEETROLL_SERVER_URL", server.url.as_str()), ("FLEETROLL_TOKEN", token.as_str())];
     let run = |args: &[&str], env: &[(&str, &str)]| fleetroll(home.path(), args, env);

@@ -7,9 +7,8 @@
 //! Without a broker the case is reported as ignored, with the reason; with
 //! FLEETROLL_REQUIRE_SERVICES=1 it fails instead.
 
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use lapin::options::{
@@ -19,6 +18,9 @@ use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
+use support::served::Served;
+
+mod support;
 
 fn main() {
     let arguments = Arguments::from_args();
@@ -72,7 +74,8 @@ async fn status_changes_reach_a_bound_queue() -> Result<(), Failed> {
             &["client", "create", "sheriff", "--scope", "assume:project:fleetroll:treestatus/admin"],
         )?;
         bind(&channel, &exchange, &queue).await?;
-        let mut server = Served::start(home.path())?;
+        let log_levels = [("FLEETROLL_LOG", "fleetroll_pulse=debug,fleetroll_server=info")];
+        let mut server = Served::start(home.path(), &log_levels)?;
         let env = [("FLEETROLL_SERVER_URL", server.url.clone()), ("FLEETROLL_TOKEN", token)];
         run_tree(home.path(), &env, &["create", "autoland"])?;
         run_tree(home.path(), &env, &["motd", "autoland", "no message for this"])?;
@@ -158,48 +161,4 @@ fn run_tree(home: &Path, env: &[(&str, String); 2], args: &[&str]) -> Result<(),
         return Err(Failed::from(format!("tree {args:?}: {}", String::from_utf8_lossy(&output.stderr))));
     }
     Ok(())
-}
-
-/// `fleetroll serve` on port 0.
-struct Served {
-    child: Child,
-    url: String,
-    log: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Served {
-    fn start(home: &Path) -> Result<Served, Failed> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fleetroll"))
-            .env("FLEETROLL_HOME", home)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("FLEETROLL_LOG", "fleetroll_pulse=debug,fleetroll_server=info")
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut lines = std::io::BufReader::new(child.stderr.take().ok_or("no stderr")?).lines();
-        let first = lines.next().ok_or("the server said nothing")??;
-        let url = first.split("listening on ").nth(1).ok_or_else(|| format!("unexpected: {first}"))?.trim().to_owned();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let kept = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                kept.lock().expect("log").push_str(&format!("{line}\n"));
-            }
-        });
-        Ok(Served { child, url, log })
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log").clone()
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
