@@ -49,8 +49,11 @@ impl Served {
         self.log.lock().expect("log").clone()
     }
 
-    /// Stops the server and waits for it (dropping does the same).
+    /// Stops the server and waits for it (dropping does the same); once.
     pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
