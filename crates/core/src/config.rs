@@ -42,6 +42,11 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub pulse: PulseSection,
+    #[serde(default)]
+    pub liveness: LivenessSection,
+    /// Hardware jobs: the inventory and the workers' settings.
+    #[serde(default)]
+    pub jobs: crate::jobs::settings::JobsConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -117,6 +122,117 @@ pub struct PulseSection {
     /// publishing.
     pub url: Option<Secret>,
     pub exchange: Option<String>,
+}
+
+/// `[liveness]`: where Taskcluster's queue events are consumed (reference
+/// §B). Pulse gives each user its own credentials, so these are not the
+/// publisher's.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessSection {
+    /// `amqp://` or `amqps://host:port/vhost`; no URL, no consumer.
+    pub url: Option<Secret>,
+    /// The user and password, when not in the URL.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// The queue is `queue/<user>/<queue>`.
+    pub queue: Option<String>,
+    pub provisioners: Option<Vec<String>>,
+    pub exchange_prefix: Option<String>,
+    pub prefetch: Option<u16>,
+    pub batch_size: Option<usize>,
+    pub batch_wait_ms: Option<u64>,
+    /// Where refused messages go (`x-dead-letter-exchange` of the queue);
+    /// without one they are dropped after being counted and logged.
+    pub dead_letter_exchange: Option<String>,
+}
+
+/// The queue's own name by default: `queue/<user>/fleetroll-liveness`.
+pub const DEFAULT_LIVENESS_QUEUE: &str = "fleetroll-liveness";
+
+/// Consumer settings in force.
+#[derive(Clone, Debug)]
+pub struct LivenessSettings {
+    /// With the user and password in it.
+    pub url: Option<Secret>,
+    pub queue: String,
+    pub provisioners: Vec<String>,
+    pub exchange_prefix: String,
+    /// Messages the broker may send before they are acknowledged; twice the
+    /// batch, so one batch arrives while the one before is committed.
+    pub prefetch: u16,
+    pub batch_size: usize,
+    /// How long a batch waits to fill once it has a message.
+    pub batch_wait: Duration,
+    pub dead_letter_exchange: Option<String>,
+}
+
+/// Credentials given apart from the URL (`[liveness] user`, or the
+/// reference listener's `AMQP_USER` and `AMQP_PASS`) go into it.
+pub fn url_with_credentials(url: &str, user: Option<&str>, password: Option<&str>) -> Result<String, String> {
+    if user.is_none() && password.is_none() {
+        return Ok(url.to_owned());
+    }
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("{:?} is not a URL", redact_url(url)))?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (old_userinfo, host) = authority.rsplit_once('@').map_or(("", authority), |(info, host)| (info, host));
+    let (old_user, old_password) = old_userinfo.split_once(':').unwrap_or((old_userinfo, ""));
+    let user = user.map_or_else(|| old_user.to_owned(), percent_encode_userinfo);
+    let password = password.map_or_else(|| old_password.to_owned(), percent_encode_userinfo);
+    if user.is_empty() {
+        return Err("a password is given but no user".to_owned());
+    }
+    let userinfo = if password.is_empty() { user } else { format!("{user}:{password}") };
+    Ok(format!("{scheme}://{userinfo}@{host}{tail}"))
+}
+
+fn percent_encode_userinfo(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn liveness_settings(section: LivenessSection) -> Result<LivenessSettings, ConfigError> {
+    let url = match &section.url {
+        Some(url) => Some(Secret::new(
+            url_with_credentials(url.expose(), section.user.as_deref(), section.password.as_ref().map(Secret::expose))
+                .map_err(|message| ConfigError::for_key("liveness.url", message))?,
+        )),
+        None => None,
+    };
+    let provisioners = section.provisioners.unwrap_or_else(|| vec![crate::liveness::DEFAULT_PROVISIONER.to_owned()]);
+    if provisioners.is_empty() {
+        return Err(ConfigError::for_key("liveness.provisioners", "lists no provisioner"));
+    }
+    for provisioner in &provisioners {
+        crate::liveness::check_provisioner(provisioner)
+            .map_err(|message| ConfigError::for_key("liveness.provisioners", message))?;
+    }
+    let batch_size = section.batch_size.unwrap_or(500).clamp(1, 10_000);
+    let default_prefetch = u16::try_from(batch_size * 2).unwrap_or(u16::MAX);
+    Ok(LivenessSettings {
+        url,
+        queue: section.queue.unwrap_or_else(|| DEFAULT_LIVENESS_QUEUE.to_owned()),
+        provisioners,
+        exchange_prefix: section.exchange_prefix.unwrap_or_else(|| crate::liveness::DEFAULT_EXCHANGE_PREFIX.to_owned()),
+        prefetch: section.prefetch.unwrap_or(default_prefetch).max(1),
+        batch_size,
+        batch_wait: Duration::from_millis(section.batch_wait_ms.unwrap_or(50)),
+        dead_letter_exchange: section.dead_letter_exchange,
+    })
+}
+
+fn checked_jobs(jobs: crate::jobs::settings::JobsConfig) -> Result<crate::jobs::settings::JobsConfig, ConfigError> {
+    jobs.settings().map_err(|err| ConfigError::for_key("jobs", err.to_string()))?;
+    jobs.inventory().map_err(|err| ConfigError::for_key("jobs", err.to_string()))?;
+    Ok(jobs)
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -320,6 +436,9 @@ pub struct Settings {
     pub monitor: MonitorSettings,
     pub server: ServerSettings,
     pub pulse: PulseSettings,
+    pub liveness: LivenessSettings,
+    /// Checked when loaded: its settings and inventory resolve.
+    pub jobs: crate::jobs::settings::JobsConfig,
 }
 
 impl Settings {
@@ -361,6 +480,8 @@ impl Settings {
                 url: file.pulse.url,
                 exchange: file.pulse.exchange.unwrap_or_else(|| DEFAULT_PULSE_EXCHANGE.to_owned()),
             },
+            liveness: liveness_settings(file.liveness)?,
+            jobs: checked_jobs(file.jobs)?,
             home,
         })
     }
@@ -388,6 +509,55 @@ fn server_settings(section: ServerSection) -> Result<ServerSettings, ConfigError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liveness_defaults_and_credentials() {
+        let settings = Settings::resolve("/h".into(), parse_file("").unwrap(), Overrides::default()).unwrap();
+        assert!(settings.liveness.url.is_none());
+        assert_eq!(settings.liveness.queue, "fleetroll-liveness");
+        assert_eq!(settings.liveness.provisioners, ["releng-hardware"]);
+        assert_eq!(settings.liveness.exchange_prefix, "exchange/taskcluster-queue/v1/");
+        assert_eq!((settings.liveness.batch_size, settings.liveness.prefetch), (500, 1000));
+
+        let file = parse_file(
+            "[liveness]\nurl = \"amqps://pulse.example.org:5671/%2f\"\nuser = \"ops\"\npassword = \"p@ss:w/rd\"\n\
+             provisioners = [\"releng-hardware\", \"proj-autophone\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::resolve("/h".into(), file, Overrides::default()).unwrap();
+        assert_eq!(settings.liveness.url.unwrap().expose(), "amqps://ops:p%40ss%3Aw%2Frd@pulse.example.org:5671/%2f");
+
+        let cases = [
+            ("amqp://old:pw@h/%2f", Some("new"), None, Ok("amqp://new:pw@h/%2f")),
+            ("amqp://old:pw@h/%2f", None, Some("x y"), Ok("amqp://old:x%20y@h/%2f")),
+            ("amqp://h:5672", Some("u"), None, Ok("amqp://u@h:5672")),
+            ("amqp://h/%2f", None, Some("pw"), Err("no user")),
+            ("amqp://old:pw@h/%2f", None, None, Ok("amqp://old:pw@h/%2f")),
+        ];
+        for (url, user, password, expected) in cases {
+            let got = url_with_credentials(url, user, password);
+            match expected {
+                Ok(want) => assert_eq!(got.as_deref(), Ok(want), "{url}"),
+                Err(fragment) => assert!(got.unwrap_err().contains(fragment), "{url}"),
+            }
+        }
+        for bad in ["[liveness]\nprovisioners = []\n", "[liveness]\nprovisioners = [\"a.b\"]\n"] {
+            let err = Settings::resolve("/h".into(), parse_file(bad).unwrap(), Overrides::default()).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("liveness.provisioners"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn jobs_are_checked_when_loaded() {
+        let good = "[jobs]\nreboot_order = [\"ipmi_reset\", \"ssh_reboot\"]\n";
+        let settings = Settings::resolve("/h".into(), parse_file(good).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(settings.jobs.reboot_order.as_deref().map(<[String]>::len), Some(2));
+        for bad in ["[jobs]\nreboot_order = []\n", "[jobs]\nreboot_order = [\"file_bugzilla_bug\"]\n"] {
+            let err = Settings::resolve("/h".into(), parse_file(bad).unwrap(), Overrides::default()).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some("jobs"), "{bad}: {err}");
+        }
+        assert!(parse_file("[jobs]\nno_such_key = 1\n").is_err());
+    }
 
     #[test]
     fn empty_file_is_all_defaults() {

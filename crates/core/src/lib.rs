@@ -12,6 +12,8 @@ pub mod freshness;
 pub mod gather;
 pub mod hosts;
 pub mod humanhash;
+pub mod jobs;
+pub mod liveness;
 pub mod notes;
 pub mod override_file;
 pub mod pools;

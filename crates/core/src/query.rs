@@ -563,12 +563,14 @@ fn sort_part(row: &impl Fields, key: SortKey) -> SortPart {
 /// so a longer number sorts after a shorter one. One allocation per value:
 /// a list of runs took one per run, a tenth of a 20,000-host sort.
 fn natural_key(text: &str) -> Vec<u8> {
-    let lower = text.to_lowercase();
+    // ASCII text (host names, roles) is lowered as its key is built, with
+    // no lowered copy; other text is lowered whole first, as Unicode says.
+    let lower = if text.is_ascii() { Cow::Borrowed(text) } else { Cow::Owned(text.to_lowercase()) };
     let mut key = Vec::with_capacity(lower.len() + 16);
-    let mut rest = lower.as_str();
+    let mut rest: &str = &lower;
     while !rest.is_empty() {
         let split = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        key.extend_from_slice(&rest.as_bytes()[..split]);
+        key.extend(rest.as_bytes()[..split].iter().map(u8::to_ascii_lowercase));
         key.push(0);
         rest = &rest[split..];
         let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());

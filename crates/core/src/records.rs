@@ -93,6 +93,34 @@ pub struct TcWorker {
     pub quarantine_until: Option<Timestamp>,
 }
 
+impl TcWorker {
+    /// A worker of `provisioner/worker_type` seen at `ts`, with nothing else
+    /// known yet: what every source starts from before it fills in the rest.
+    pub fn new(
+        host: impl Into<String>,
+        worker_id: impl Into<String>,
+        provisioner: impl Into<String>,
+        worker_type: impl Into<String>,
+        ts: Timestamp,
+    ) -> TcWorker {
+        TcWorker {
+            host: host.into(),
+            ts,
+            worker_id: worker_id.into(),
+            worker_group: None,
+            provisioner: provisioner.into(),
+            worker_type: worker_type.into(),
+            first_claim: None,
+            state: None,
+            last_date_active: None,
+            task_started: None,
+            task_resolved: None,
+            task_state: None,
+            quarantine_until: None,
+        }
+    }
+}
+
 /// The head of one branch of one GitHub repository at one time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchRef {

@@ -111,6 +111,7 @@ impl World {
             overrides: &self.overrides,
             vault_names: &self.vaults,
             fqdn_suffix: self.suffix.as_deref(),
+            filter_only: true,
         }
     }
 
@@ -275,8 +276,8 @@ fn unk_row() {
     }
     assert_eq!(row.data.text, "?/<1m");
     assert_eq!(row.tc_act.text, "0s", "Taskcluster cells do not depend on the audit");
-    assert_eq!(row.pool.text, "gecko-t-linux-talos-1804");
-    assert_eq!(row.err.text, "-");
+    assert_eq!(row.cell("pool").unwrap().text, "gecko-t-linux-talos-1804");
+    assert_eq!(row.cell("err").unwrap().text, "-");
 }
 
 #[test]
@@ -292,7 +293,7 @@ fn fail_row_from_last_ok() {
     assert_eq!(row.pp_match.text, "Y");
     assert_eq!((row.data.text.as_str(), row.data.seconds, row.data.category), ("2h 00m/-", Some(7200), Category::Bad));
     assert_eq!((row.reach.text.as_str(), row.reach.category), ("timeout", Category::Bad));
-    assert_eq!(row.err.text, "timeout: no answer within 30s");
+    assert_eq!(row.cell("err").unwrap().text, "timeout: no answer within 30s");
     assert_eq!((row.status_cell.text.as_str(), row.status_cell.category), ("FAIL", Category::Bad));
 }
 
@@ -486,15 +487,15 @@ fn override_column() {
         assert_eq!(row.ovr_bch.text, *text, "{name}");
         assert_eq!(row.ovr_bch.palette_key.as_deref(), *palette_key, "{name}");
         assert_eq!(row.ovr_bch.marker.is_some(), *marked, "{name}");
-        assert_eq!(row.wt_ovr.text, *wt_ovr, "{name}");
+        assert_eq!(row.cell("wt_ovr").unwrap().text, *wt_ovr, "{name}");
     }
     let marked = world.ok_row(linux(json!({"override_present": true, "override_sha256": "wt1234567890"})), None);
     let marker = marked.ovr_bch.marker.expect("marker");
     assert!(marked.ovr_bch.text.ends_with(marker.text));
     assert_eq!(marker.category, Category::Bad);
-    assert_eq!(marked.ovr_branch.text, "test-branch");
-    assert_eq!(marked.ovr_sha_full.text, "wt1234567890");
-    assert_eq!(marked.override_.text, "Y");
+    assert_eq!(marked.cell("ovr_branch").unwrap().text, "test-branch");
+    assert_eq!(marked.cell("ovr_sha_full").unwrap().text, "wt1234567890");
+    assert_eq!(marked.cell("override").unwrap().text, "Y");
 }
 
 #[test]
@@ -504,8 +505,9 @@ fn override_mtime_is_an_age() {
         "mtime_epoch": (now().timestamp() - 7200).to_string()});
     let row = world
         .ok_row(linux(json!({"override_present": true, "override_sha256": "abc123", "override_meta": meta})), None);
-    assert_eq!((row.mtime.text.as_str(), row.mtime.seconds), ("2h 00m", Some(7200)));
-    assert_eq!(world.ok_row(linux(json!({})), None).mtime.text, "-");
+    let mtime = row.cell("mtime").unwrap();
+    assert_eq!((mtime.text.as_str(), mtime.seconds), ("2h 00m", Some(7200)));
+    assert_eq!(world.ok_row(linux(json!({})), None).cell("mtime").unwrap().text, "-");
 }
 
 #[test]
@@ -515,14 +517,14 @@ fn vault_column() {
     assert_eq!(row.vlt_sha.text, "e3b0c442 mobile-leopard");
     assert_eq!(row.vlt_sha.palette_key.as_deref(), Some("mobile-leopard"));
     assert_eq!(row.vlt_sha.category, Category::Palette(Palette::Vault));
-    assert_eq!(row.vlt_mnemonic.text, "mobile-leopard");
-    assert_eq!(row.vlt_sha_full.text, EMPTY_SHA);
-    assert_eq!(row.vlt_symlink.text, "-");
+    assert_eq!(row.cell("vlt_mnemonic").unwrap().text, "mobile-leopard");
+    assert_eq!(row.cell("vlt_sha_full").unwrap().text, EMPTY_SHA);
+    assert_eq!(row.cell("vlt_symlink").unwrap().text, "-");
 
     world.vaults.insert(EMPTY_SHA.into(), "prod-2026".into());
     let named = world.ok_row(linux(json!({"vault_present": true, "vault_sha256": EMPTY_SHA})), None);
     assert_eq!(named.vlt_sha.text, "e3b0c442 mobile-leopard (prod-2026)");
-    assert_eq!(named.vlt_symlink.text, "prod-2026");
+    assert_eq!(named.cell("vlt_symlink").unwrap().text, "prod-2026");
 
     let not_hex = world.ok_row(linux(json!({"vault_sha256": "not-a-hex-sha"})), None);
     assert_eq!(not_hex.vlt_sha.text, "not-a-he");
@@ -564,11 +566,11 @@ fn reachable() {
         let data = HostData { host: HOST, latest: Some(&failed), last_ok: Some(&last_ok), ..HostData::default() };
         let row = build_row(&data, &world.ctx());
         assert_eq!((row.reach.text.as_str(), row.reach.category), (text, Category::Bad));
-        assert_eq!(row.err.text, format!("{text}: boom"));
+        assert_eq!(row.cell("err").unwrap().text, format!("{text}: boom"));
     }
     let legacy = ObservedHost { failure: None, ..obs(false, 30, json!({})) };
     let row = build_row(&HostData { host: HOST, latest: Some(&legacy), ..HostData::default() }, &world.ctx());
-    assert_eq!((row.reach.text.as_str(), row.err.text.as_str()), ("failed", "audit failed"));
+    assert_eq!((row.reach.text.as_str(), row.cell("err").unwrap().text.as_str()), ("failed", "audit failed"));
     let ok = world.ok_row(linux(json!({})), None);
     assert_eq!((ok.reach.text.as_str(), ok.reach.category, ok.status), ("ok", Category::Good, Status::Ok));
 }
@@ -606,8 +608,46 @@ fn every_column_and_field_has_a_cell() {
     assert!(row.cell("nope").is_none());
     let labels: Vec<&str> = row.columns().map(|(def, _)| def.label).collect();
     assert_eq!(labels.len(), COLUMNS.len());
+    for (def, cell) in row.columns() {
+        assert!(std::ptr::eq(cell, row.cell(def.key).unwrap()), "{} is in its column's place", def.key);
+    }
     let pp_sha = labels.iter().position(|l| *l == "PP_SHA");
     assert!(pp_sha < labels.iter().position(|l| *l == "PP_EXP"), "TUI order: PP_SHA before PP_EXP");
+}
+
+/// Rows built without the filter-only fields show the same columns and
+/// status; only the filter-only fields are missing.
+#[test]
+fn rows_without_filter_only_fields_show_the_same() {
+    let world = World::standard();
+    let latest = obs(true, 30, linux(json!({"override_present": true, "override_sha256": "wt1234567890"})));
+    let data = HostData { host: HOST, latest: Some(&latest), last_ok: Some(&latest), worker: None, notes: &[] };
+    let full = build_row(&data, &world.ctx());
+    let lean = build_row(&data, &Context { filter_only: false, ..world.ctx() });
+    assert!(full.columns().eq(lean.columns()));
+    assert_eq!(lean.cell("status"), full.cell("status"));
+    assert!(FILTER_FIELDS.iter().filter(|key| **key != "status").all(|key| lean.cell(key).is_none()));
+    assert_eq!(Row { filter_only: full.filter_only.clone(), ..lean }, full);
+}
+
+#[test]
+fn filter_only_fields_are_built_when_a_query_or_sort_names_one() {
+    use crate::query::{Column, SortKey, parse};
+    let cases: &[(&str, &[SortKey], bool)] = &[
+        ("", &[], false),
+        ("role~talos tc_act>1h sort:data:desc", &[], false),
+        ("status=FAIL", &[], false),
+        ("pool~talos", &[], true),
+        ("ERR!=", &[], true),
+        ("sort:vlt_mnemonic", &[], true),
+        ("", &[SortKey { column: Column::Host, direction: crate::query::Direction::Asc }], false),
+        ("", &[SortKey { column: Column::Mtime, direction: crate::query::Direction::Desc }], true),
+    ];
+    for (text, sort, wanted) in cases {
+        let query = parse(text).unwrap();
+        let keys = if sort.is_empty() { query.sort_keys() } else { sort };
+        assert_eq!(needs_filter_only(&query, keys), *wanted, "{text:?} {sort:?}");
+    }
 }
 
 #[test]
