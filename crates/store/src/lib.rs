@@ -11,6 +11,9 @@
 //!   after a crash a batch is either all there or not at all.
 //! - Retention keeps the newest `retention` records per key and, for host
 //!   observations, the newest good one.
+//! - Where a table has pointers (`<table>_latest`), they name each key's
+//!   newest row (and newest good row) and move in the transaction that
+//!   writes; retention (at least 1) never deletes a row they name.
 //! - The audit trail is append-only and never pruned; appends serialise on the
 //!   `audit_head` row so the hash chain never forks.
 
@@ -18,7 +21,9 @@ mod audit;
 pub mod clients;
 pub mod content;
 mod error;
+mod jobs;
 mod keyed;
+mod liveness;
 mod maintain;
 mod notes;
 mod record;
@@ -34,7 +39,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use clients::{ApiClient, ClientError, NewClient};
 pub use error::StoreError;
+pub use jobs::{CancelOutcome, DEFAULT_JOB_LIST_LIMIT, Job, JobFilter, JobLogLine, NewJob, Verdict};
 pub use keyed::LatestObservation;
+pub use liveness::RUN_HISTORY_DAYS;
 pub use maintain::{MaintainReport, MaintainStep};
 pub use record::{Record, TABLES, Table};
 pub use trees::{RevertOutcome, TreesError, UpdateOutcome};
@@ -130,15 +137,75 @@ impl Dialect {
         }
     }
 
+    /// The JSON column `column` read back as text.
+    fn json_text(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => format!("{column}::text"),
+        }
+    }
+
+    /// An aggregate of the text `expr` of the selected rows, one line each,
+    /// NULL when no row is selected. Lines, not a JSON array: nothing is
+    /// added around the aggregate, which would copy it whole again, and the
+    /// JSON the store writes never holds a raw newline.
+    fn lines_agg(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("group_concat({expr}, char(10))"),
+            Dialect::Postgres => format!("string_agg({expr}, chr(10))"),
+        }
+    }
+
+    /// What follows a SELECT that picks rows to change, so no other writer
+    /// changes them first. SQLite needs nothing: a write transaction there
+    /// holds the whole database.
+    fn lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// [`Dialect::lock`] for a queue: rows another transaction holds are
+    /// passed over rather than waited for, so claimers never queue behind
+    /// each other.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Begins a transaction that reads and then writes. SQLite's plain
+    /// `BEGIN` takes the write lock only at the first write, and fails at
+    /// once (no busy wait) if another writer committed since the read;
+    /// `IMMEDIATE` takes it first. PostgreSQL locks the rows it reads
+    /// ([`Dialect::lock`]).
+    fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
     /// A SELECT of `width`-column rows from parameter `$n`, a JSON array of
     /// arrays of strings. One parameter carries any number of keys, so a batch
     /// is pruned by one statement whatever its size (the `Any` driver cannot
     /// bind PostgreSQL arrays).
     fn json_rows(self, width: usize, n: usize) -> String {
-        let columns: Vec<String> = (0..width)
-            .map(|i| match self {
-                Dialect::Sqlite => format!("json_extract(value, '$[{i}]')"),
-                Dialect::Postgres => format!("k->>{i}"),
+        self.json_typed_rows(&vec![JsonColumn::Text; width], n)
+    }
+
+    /// [`Dialect::json_rows`] with a type per column; JSON `null` reads as
+    /// NULL.
+    fn json_typed_rows(self, columns: &[JsonColumn], n: usize) -> String {
+        let columns: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| match (self, column) {
+                (Dialect::Sqlite, _) => format!("json_extract(value, '$[{i}]')"),
+                (Dialect::Postgres, JsonColumn::Text) => format!("k->>{i}"),
+                (Dialect::Postgres, JsonColumn::Integer) => format!("(k->>{i})::BIGINT"),
             })
             .collect();
         match self {
@@ -146,6 +213,13 @@ impl Dialect {
             Dialect::Postgres => format!("SELECT {} FROM json_array_elements(${n}::json) AS e(k)", columns.join(", ")),
         }
     }
+}
+
+/// The type of a column of [`Dialect::json_typed_rows`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JsonColumn {
+    Text,
+    Integer,
 }
 
 /// An open store with its migrations applied.

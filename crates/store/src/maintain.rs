@@ -1,11 +1,19 @@
-//! Compaction: give back the space that retention freed.
+//! Compaction: give back the space that retention freed, after trimming
+//! worker run history.
 
 use std::path::Path;
 
+use chrono::{Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::liveness::RUN_HISTORY_DAYS;
 use crate::{Backend, Store, StoreError};
+
+/// Worker runs are pruned here rather than as they are written: a batch of
+/// queue events stays one cheap statement per table, and the history only
+/// needs trimming now and then. First, so compaction gives their space back.
+const PRUNE_RUNS: &str = "prune worker runs";
 
 /// One step of maintenance and what it did (or would do, in a dry run).
 #[derive(Clone, Debug, Serialize)]
@@ -28,6 +36,7 @@ pub struct MaintainReport {
 }
 
 impl Store {
+    /// First deletes worker runs older than [`RUN_HISTORY_DAYS`]. Then
     /// SQLite: VACUUM, then checkpoint the WAL into the database file and
     /// truncate it (in WAL mode VACUUM writes the rebuilt database into the
     /// WAL, so the checkpoint must come after it to give the space back).
@@ -36,8 +45,8 @@ impl Store {
     pub async fn maintain(&self, dry_run: bool) -> Result<MaintainReport, StoreError> {
         let bytes_before = self.bytes_on_disk().await?;
         let planned: &[&'static str] = match self.backend {
-            Backend::Sqlite { .. } => &["VACUUM", "wal_checkpoint(TRUNCATE)"],
-            Backend::Postgres => &["VACUUM ANALYZE"],
+            Backend::Sqlite { .. } => &[PRUNE_RUNS, "VACUUM", "wal_checkpoint(TRUNCATE)"],
+            Backend::Postgres => &[PRUNE_RUNS, "VACUUM ANALYZE"],
         };
         let mut steps = Vec::with_capacity(planned.len());
         for &name in planned {
@@ -49,6 +58,10 @@ impl Store {
     }
 
     async fn run_step(&self, name: &str) -> Result<String, StoreError> {
+        if name == PRUNE_RUNS {
+            let deleted = self.prune_worker_runs(Utc::now() - Duration::days(RUN_HISTORY_DAYS)).await?;
+            return Ok(format!("runs deleted: {deleted} (older than {RUN_HISTORY_DAYS} days)"));
+        }
         if name == "wal_checkpoint(TRUNCATE)" {
             let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
             let busy: i64 = row.try_get(0)?;

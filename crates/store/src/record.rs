@@ -15,6 +15,10 @@ pub struct Table {
     /// kept even when newer failures push it out of the window, so a host's
     /// last known good state is never lost to a run of failed audits.
     pub keeps_last_ok: bool,
+    /// Whether `<name>_latest` points at each key's newest row (and, with
+    /// `keeps_last_ok`, its newest good row), moved by every write; tables
+    /// that keep the last good row must have it, as pruning reads it.
+    pub latest_pointers: bool,
 }
 
 /// A record kept in a keyed table; the whole record is stored as JSON beside
@@ -31,7 +35,8 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync {
 }
 
 impl Record for HostObservation {
-    const TABLE: Table = Table { name: "host_observations", key_columns: &["host"], keeps_last_ok: true };
+    const TABLE: Table =
+        Table { name: "host_observations", key_columns: &["host"], keeps_last_ok: true, latest_pointers: true };
     fn key(&self) -> Vec<&str> {
         vec![&self.host]
     }
@@ -58,7 +63,8 @@ impl Record for ObservedHost {
 }
 
 impl Record for TcWorker {
-    const TABLE: Table = Table { name: "tc_workers", key_columns: &["host"], keeps_last_ok: false };
+    const TABLE: Table =
+        Table { name: "tc_workers", key_columns: &["host"], keeps_last_ok: false, latest_pointers: true };
     fn key(&self) -> Vec<&str> {
         vec![&self.host]
     }
@@ -68,7 +74,12 @@ impl Record for TcWorker {
 }
 
 impl Record for BranchRef {
-    const TABLE: Table = Table { name: "github_refs", key_columns: &["owner", "repo", "branch"], keeps_last_ok: false };
+    const TABLE: Table = Table {
+        name: "github_refs",
+        key_columns: &["owner", "repo", "branch"],
+        keeps_last_ok: false,
+        latest_pointers: false,
+    };
     fn key(&self) -> Vec<&str> {
         vec![&self.owner, &self.repo, &self.branch]
     }
@@ -78,7 +89,8 @@ impl Record for BranchRef {
 }
 
 impl Record for WindowsPool {
-    const TABLE: Table = Table { name: "windows_pools", key_columns: &["pool_name"], keeps_last_ok: false };
+    const TABLE: Table =
+        Table { name: "windows_pools", key_columns: &["pool_name"], keeps_last_ok: false, latest_pointers: false };
     fn key(&self) -> Vec<&str> {
         vec![&self.pool_name]
     }

@@ -44,6 +44,11 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         audit_concurrent_appends_never_fork,
         notes_read_back_per_host_in_order,
         observations_after_a_cursor_come_in_order,
+        pointers_keep_last_good_through_failures_and_pruning,
+        pointers_ignore_rows_older_than_theirs,
+        pointers_match_the_rows_after_mixed_batches,
+        pointers_stay_newest_under_concurrent_writers,
+        pointer_backfill_matches_the_writers_pointers,
         maintain_dry_run_changes_nothing,
         maintain_compacts,
     ]
@@ -423,6 +428,162 @@ async fn observations_after_a_cursor_come_in_order(db: &TestDb) {
     assert_eq!(seen, [("b.example", 2), ("a.example", 3)]);
     assert!(new[0].0 > cursor && new[1].0 > new[0].0);
     assert_eq!(store.observations_after(cursor, 1).await.unwrap().len(), 1, "limited");
+}
+
+/// Each key's newest row and newest good row, worked out from every stored
+/// row, against what the pointer tables hold: `(host, latest_id, ok_id)`.
+async fn pointers_and_full_scan(db: &TestDb) -> [Vec<(String, i64, Option<i64>)>; 2] {
+    use sqlx::Row as _;
+    let mut raw = db.raw().await;
+    let mut read = async |sql: &str| -> Vec<(String, i64, Option<i64>)> {
+        let rows = sqlx::query(sql).fetch_all(&mut raw).await.unwrap();
+        rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect()
+    };
+    let newest = |ok: &str| {
+        format!(
+            "(SELECT n.id FROM host_observations n WHERE n.host = k.host{ok} ORDER BY n.ts DESC, n.id DESC LIMIT 1)"
+        )
+    };
+    let scanned = read(&format!(
+        "SELECT k.host, {}, {} FROM (SELECT DISTINCT host FROM host_observations) k ORDER BY k.host",
+        newest(""),
+        newest(" AND n.ok")
+    ))
+    .await;
+    let pointers = read("SELECT host, latest_id, ok_id FROM host_observations_latest ORDER BY host").await;
+    let workers_scanned: Vec<(String, i64, Option<i64>)> = read(
+        "SELECT k.host, (SELECT n.id FROM tc_workers n WHERE n.host = k.host ORDER BY n.ts DESC, n.id DESC LIMIT 1), \
+         NULL FROM (SELECT DISTINCT host FROM tc_workers) k ORDER BY k.host",
+    )
+    .await;
+    let workers = read("SELECT host, latest_id, NULL FROM tc_workers_latest ORDER BY host").await;
+    assert_eq!(workers, workers_scanned, "tc_workers pointers");
+    [pointers, scanned]
+}
+
+async fn assert_pointers_match_rows(db: &TestDb) {
+    let [pointers, scanned] = pointers_and_full_scan(db).await;
+    assert_eq!(pointers, scanned);
+}
+
+/// A good audit, then more failures than the retention keeps, written one
+/// by one and in one batch: the pointer keeps naming the good row, which
+/// pruning spares, and the newest failure.
+async fn pointers_keep_last_good_through_failures_and_pruning(db: &TestDb) {
+    let store = db.open(3).await;
+    store.put(&[observation("one.example", 0, true), observation("batch.example", 0, true)]).await.unwrap();
+    for minute in 1..6 {
+        store.put(&[observation("one.example", minute, false)]).await.unwrap();
+    }
+    let failures: Vec<_> = (1..6).map(|m| observation("batch.example", m, false)).collect();
+    store.put(&failures).await.unwrap();
+    let latest = store.latest_observations().await.unwrap();
+    for host in ["one.example", "batch.example"] {
+        assert_eq!(latest[host].latest, observation(host, 5, false), "{host}");
+        assert_eq!(latest[host].last_ok(), Some(&observation(host, 0, true)), "{host}");
+        let kept = store.history::<HostObservation>(&[host]).await.unwrap();
+        assert_eq!(minutes(&kept), [5, 4, 3, 0], "{host}");
+    }
+    // A later good audit takes over, and the old one goes with retention.
+    store.put(&[observation("one.example", 6, true)]).await.unwrap();
+    let latest = store.latest_observations().await.unwrap();
+    assert_eq!(latest["one.example"].last_ok(), Some(&observation("one.example", 6, true)));
+    assert_eq!(minutes(&store.history::<HostObservation>(&["one.example"]).await.unwrap()), [6, 5, 4]);
+    assert_pointers_match_rows(db).await;
+}
+
+/// Records that arrive late (older than what a key has) move no pointer,
+/// but an older good audit still becomes the last good one when the key
+/// had none.
+async fn pointers_ignore_rows_older_than_theirs(db: &TestDb) {
+    let store = db.open(10).await;
+    store.put(&[observation("good.example", 7, true), observation("failed.example", 5, false)]).await.unwrap();
+    store.put(&[observation("good.example", 3, true), observation("failed.example", 3, true)]).await.unwrap();
+    store.put(&[observation("failed.example", 1, true)]).await.unwrap();
+    let latest = store.latest_observations().await.unwrap();
+    assert_eq!(latest["good.example"].latest, observation("good.example", 7, true));
+    assert_eq!(latest["good.example"].last_ok(), Some(&latest["good.example"].latest));
+    assert_eq!(latest["failed.example"].latest, observation("failed.example", 5, false));
+    assert_eq!(latest["failed.example"].last_ok(), Some(&observation("failed.example", 3, true)));
+    let worker = |minute: i64| {
+        TcWorker::new("w.example", format!("w{minute}"), "releng-hardware", "gecko-t-linux-talos-1804", at(minute))
+    };
+    store.put(&[worker(4)]).await.unwrap();
+    store.put(&[worker(2), worker(1)]).await.unwrap();
+    assert_eq!(store.latest::<TcWorker>().await.unwrap(), vec![worker(4)]);
+    assert_pointers_match_rows(db).await;
+}
+
+/// Batches mixing hosts, times out of order, ties and failures, under a
+/// small retention: the pointers name what a search of every row finds.
+async fn pointers_match_the_rows_after_mixed_batches(db: &TestDb) {
+    let store = db.open(2).await;
+    for round in 0..12_i64 {
+        let batch: Vec<_> = (0..9_i64)
+            .map(|h| {
+                let minute = (round * 7 + h * 5) % 11;
+                observation(&format!("h{h}.example"), minute, (round + h) % 3 != 0)
+            })
+            .collect();
+        store.put(&batch).await.unwrap();
+        assert_pointers_match_rows(db).await;
+    }
+}
+
+/// Two handles writing the same hosts at once (as two gatherers would), one
+/// with ever newer records and one with ever older ones: however their
+/// transactions interleave, no pointer moves back to an older row.
+async fn pointers_stay_newest_under_concurrent_writers(db: &TestDb) {
+    let stores = [db.open(3).await, db.open(3).await];
+    let mut tasks = Vec::new();
+    for (writer, store) in stores.iter().enumerate() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..20_i64 {
+                let minute = if writer == 0 { round * 2 } else { 39 - round * 2 };
+                let batch: Vec<_> =
+                    (0..50).map(|h| observation(&format!("h{h:02}.example"), minute, minute % 5 != 0)).collect();
+                store.put(&batch).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let latest = stores[0].latest_observations().await.unwrap();
+    assert!(latest.values().all(|l| minutes(std::slice::from_ref(&l.latest)) == [39]));
+    assert!(latest.values().all(|l| minutes(std::slice::from_ref(l.last_ok().unwrap())) == [39]));
+    assert_pointers_match_rows(db).await;
+}
+
+/// The migration that added the pointers fills them from the rows already
+/// stored: run again on a store whose pointers are gone, it rebuilds what
+/// the writers kept.
+async fn pointer_backfill_matches_the_writers_pointers(db: &TestDb) {
+    let store = db.open(3).await;
+    let rows = [
+        observation("a.example", 1, true),
+        observation("a.example", 2, false),
+        observation("b.example", 1, false),
+        observation("c.example", 4, true),
+        observation("c.example", 4, false),
+        observation("c.example", 9, false),
+    ];
+    store.put(&rows).await.unwrap();
+    let kept = pointers_and_full_scan(db).await;
+    let migration = match db.location {
+        fleetroll_core::config::StoreLocation::Sqlite(_) => {
+            include_str!("../migrations/sqlite/20261122000005_latest_pointers.sql")
+        }
+        fleetroll_core::config::StoreLocation::Postgres(_) => {
+            include_str!("../migrations/postgres/20261122000005_latest_pointers.sql")
+        }
+    };
+    let mut raw = db.raw().await;
+    sqlx::raw_sql("DROP TABLE host_observations_latest; DROP TABLE tc_workers_latest").execute(&mut raw).await.unwrap();
+    sqlx::raw_sql(migration).execute(&mut raw).await.unwrap();
+    assert_eq!(pointers_and_full_scan(db).await, kept);
+    assert_eq!(kept[0].iter().map(|(_, _, ok)| ok.is_some()).collect::<Vec<_>>(), [true, false, true]);
 }
 
 async fn maintain_dry_run_changes_nothing(db: &TestDb) {
