@@ -113,21 +113,13 @@ async fn bad_pools_and_hosts_are_reported_and_the_rest_gathered() {
     let mut obs: Vec<_> = role_of.iter().map(|(h, r)| observation(h, Some(r), None)).collect();
     obs.push(observation("norole.x", None, None));
     store.put(&obs).await.expect("put");
-    let earlier = TcWorker {
-        host: "garbage-0.x".into(),
-        ts: chrono::Utc::now() - chrono::Duration::hours(1),
-        worker_id: "garbage-0".into(),
-        worker_group: None,
-        provisioner: "releng-hardware".into(),
-        worker_type: "garbage".into(),
-        first_claim: None,
-        state: None,
-        last_date_active: None,
-        task_started: None,
-        task_resolved: None,
-        task_state: None,
-        quarantine_until: None,
-    };
+    let earlier = TcWorker::new(
+        "garbage-0.x",
+        "garbage-0",
+        "releng-hardware",
+        "garbage",
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    );
     store.put(std::slice::from_ref(&earlier)).await.expect("put");
     let map = roles(&[("good", "good"), ("garbage", "garbage"), ("nofields", "nofields"), ("missing", "missing")]);
     let s = settings(&base, map, None);
