@@ -75,6 +75,12 @@ impl Backoff {
     }
 }
 
+/// Between half and all of `delay`, so many clients that lost the same
+/// broker do not come back at the same instant.
+pub(crate) fn jitter(delay: Duration) -> Duration {
+    delay.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,9 @@ pub enum PulseError {
     #[error("connecting to Pulse at {url} took longer than {}", seconds(*timeout))]
     ConnectTimeout { url: String, timeout: Duration },
 
+    #[error("Pulse at {url}: {detail}")]
+    Setup { url: String, detail: String },
+
     #[error("cannot declare the exchange `{exchange}` on Pulse at {url}: {detail}")]
     Declare { url: String, exchange: String, detail: String },
 

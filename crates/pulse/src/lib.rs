@@ -9,17 +9,20 @@
 //!   channel and publishes them with publisher confirms, in order, retrying
 //!   through broker outages; [`check`] is the startup self-test.
 //!
-//! A consumer (Taskcluster queue events for liveness) will be a sibling of
-//! `publisher` on the same `broker` layer.
+//! - [`consumer`]: [`run_consumer`] takes Taskcluster's queue events from
+//!   a durable queue in batches, hands them to a [`Sink`] and acknowledges
+//!   them only once the sink has committed them.
 //!
 //! [`Outgoing`]: fleetroll_core::pulse::Outgoing
 
 pub mod broker;
 mod config;
+pub mod consumer;
 mod error;
 pub mod publisher;
 
 pub use config::{Backoff, PublisherConfig};
+pub use consumer::{ConsumerConfig, Sink, run_consumer};
 pub use error::PulseError;
 pub use fleetroll_core::pulse::{ExchangeNaming, check_exchange_name};
 pub use publisher::{check, run_publisher};

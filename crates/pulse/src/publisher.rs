@@ -301,12 +301,9 @@ impl Publisher {
         let next = link.confirms.len();
         if next < self.queue.len() && next < self.config.max_in_flight.max(1) {
             if !link.channel.status().connected() || !link.connection.status().connected() {
-                tracing::warn!(
-                    url = self.broker.redacted_url(),
-                    queued = self.queue.len(),
-                    "the connection to Pulse was lost; reconnecting"
-                );
-                self.link = None;
+                // A failure like any other, so that the next connection is
+                // reported as a reconnection and the backoff applies.
+                self.fail(self.publish_error("the connection was closed".to_owned()));
                 return;
             }
             let message = &self.queue[next];
@@ -396,7 +393,7 @@ impl Publisher {
     fn fail(&mut self, err: PulseError) {
         self.link = None;
         self.failures = self.failures.saturating_add(1);
-        let mut delay = jitter(self.config.retry.delay(self.failures));
+        let mut delay = crate::config::jitter(self.config.retry.delay(self.failures));
         if self.flushing {
             delay = delay.min(Duration::from_millis(200));
         }
@@ -410,10 +407,4 @@ impl Publisher {
         );
         self.last_error = Some(err);
     }
-}
-
-/// Between half and all of `delay`, so many publishers that lost the same
-/// broker do not come back at the same instant.
-fn jitter(delay: Duration) -> Duration {
-    delay.mul_f64(0.5 + fastrand::f64() / 2.0)
 }

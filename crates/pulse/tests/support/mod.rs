@@ -367,3 +367,55 @@ pub async fn refusing_address() -> SocketAddr {
     drop(listener);
     addr
 }
+
+/// One Taskcluster queue message: the exchange it goes to, its routing key
+/// and its body.
+pub type TaskMessage = (fleetroll_core::liveness::EventKind, String, Vec<u8>);
+
+/// Declares the queue's four task exchanges under `prefix` as Taskcluster
+/// declares them: topic, durable.
+pub async fn declare_task_exchanges(broker: &TestBroker, prefix: &str) {
+    use lapin::options::ExchangeDeclareOptions;
+    let connection = broker.connect().await.expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    for kind in fleetroll_core::liveness::EventKind::ALL {
+        let name = format!("{prefix}{}", kind.exchange_suffix());
+        let durable = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+        channel
+            .exchange_declare(name.as_str().into(), lapin::ExchangeKind::Topic, durable, FieldTable::default())
+            .await
+            .expect("declare a task exchange");
+    }
+    let _ = connection.close(200, "declared".into()).await;
+}
+
+/// Publishes `messages` to the task exchanges under `prefix`, persistent
+/// JSON like the queue's, with confirms, 1,000 in flight: every message is
+/// queued when this returns. Returns how long it took.
+pub async fn publish_task_messages(broker: &TestBroker, prefix: &str, messages: &[TaskMessage]) -> Duration {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    let connection = broker.connect().await.expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    channel.confirm_select(ConfirmSelectOptions::default()).await.expect("confirms");
+    let properties =
+        lapin::BasicProperties::default().with_content_type("application/json".into()).with_delivery_mode(2);
+    let started = std::time::Instant::now();
+    for chunk in messages.chunks(1000) {
+        let mut confirms = Vec::with_capacity(chunk.len());
+        for (kind, key, body) in chunk {
+            let exchange = format!("{prefix}{}", kind.exchange_suffix());
+            let options = BasicPublishOptions::default();
+            let confirm = channel
+                .basic_publish(exchange.as_str().into(), key.as_str().into(), options, body, properties.clone())
+                .await
+                .expect("publish");
+            confirms.push(confirm);
+        }
+        for confirm in confirms {
+            assert!(confirm.await.expect("confirm").is_ack(), "the broker refused a task message");
+        }
+    }
+    let elapsed = started.elapsed();
+    let _ = connection.close(200, "published".into()).await;
+    elapsed
+}
