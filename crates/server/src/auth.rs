@@ -5,7 +5,9 @@
 //! A handler states what it needs in its signature (`Writer<UpdateTrees>`),
 //! and the extractor runs before the body is read, so an unauthenticated
 //! request never gets its body parsed or its errors shown. Reads take no
-//! `Writer` and are anonymous.
+//! `Writer` and are anonymous. A handler whose scope depends on the request
+//! (a job's task) takes a [`Client`] and checks the scope itself, before it
+//! does anything else.
 
 use std::marker::PhantomData;
 
@@ -65,6 +67,27 @@ impl<A: Action> FromRequestParts<AppState> for Writer<A> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = Client::from_request_parts(parts, state).await?;
+        if !state.scopes().allows(&client.held, A::ACTION) {
+            return Err(ApiError::MissingScope { scope: state.scopes().required(A::ACTION) });
+        }
+        Ok(Writer { caller: client.caller, _action: PhantomData })
+    }
+}
+
+/// An authenticated client and every scope it holds (roles expanded), for
+/// handlers whose scope depends on the request: a job needs the scope of
+/// its own task, which only the query names.
+#[derive(Debug)]
+pub struct Client {
+    pub caller: Caller,
+    pub held: Vec<String>,
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?;
         let client = state
             .store()
@@ -72,10 +95,7 @@ impl<A: Action> FromRequestParts<AppState> for Writer<A> {
             .await?
             .ok_or(ApiError::Unauthorized(Unauthorized::InvalidToken))?;
         let held = scopes::expand(&client.scopes, state.roles());
-        if !state.scopes().allows(&held, A::ACTION) {
-            return Err(ApiError::MissingScope { scope: state.scopes().required(A::ACTION) });
-        }
-        Ok(Writer { caller: Caller { client: client.name }, _action: PhantomData })
+        Ok(Client { caller: Caller { client: client.name }, held })
     }
 }
 

@@ -1,10 +1,13 @@
 //! The one error type of every handler and extractor, and the one place it
 //! becomes an HTTP response: `application/problem+json` in gen 3's shape
-//! (core `trees::problem_json`), whatever went wrong.
+//! (core `trees::problem_json`), whatever went wrong, except the unknown
+//! machine of the reference listener's `/machines/{id}`, answered in its
+//! plain text.
 
 use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use fleetroll_core::jobs::JobError;
 use fleetroll_core::trees::{TreeError, problem_json};
 use fleetroll_store::{StoreError, TreesError};
 
@@ -43,10 +46,30 @@ pub enum ApiError {
     /// The route exists, but not for this method (405).
     #[error("{method} not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// No worker by this name has been seen (404).
+    #[error("unknown worker {worker_group}/{worker_id}")]
+    UnknownWorker { worker_group: String, worker_id: String },
+    /// `GET /machines/{id}` of a machine never seen, or an id without `:`
+    /// (404). Answered as the reference listener did, in plain text, so its
+    /// clients keep working: the one error that is not problem JSON.
+    #[error("unknown machine")]
+    UnknownMachine,
+    /// A job that cannot be asked for (400, 403, 404 or 422, by cause).
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// No job has this id (404).
+    #[error("no job {id}")]
+    UnknownJob { id: i64 },
+    /// A finished job cannot be cancelled (409).
+    #[error("job {id} is already {state}")]
+    JobFinished { id: i64, state: &'static str },
     /// Our failure (500): logged in full, answered without internals.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The body of [`ApiError::UnknownMachine`], byte for byte the reference's.
+pub(crate) const UNKNOWN_MACHINE: &str = "unknown machine";
 
 /// Why a write's credentials were refused. Each case says what to send; none
 /// says whether a client exists, or was revoked.
@@ -103,6 +126,10 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnknownWorker { .. } | ApiError::UnknownMachine => StatusCode::NOT_FOUND,
+            ApiError::Job(err) => job_status(err),
+            ApiError::UnknownJob { .. } => StatusCode::NOT_FOUND,
+            ApiError::JobFinished { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -127,10 +154,54 @@ impl ApiError {
             ApiError::MethodNotAllowed { method, path } => {
                 ("Method Not Allowed".to_owned(), format!("{method} is not allowed on {path}."))
             }
+            ApiError::UnknownWorker { worker_group, worker_id } => (
+                format!("No worker {worker_group}/{worker_id} found."),
+                "No queue event or preload has shown this worker alive.".to_owned(),
+            ),
+            ApiError::UnknownMachine => ("Not Found".to_owned(), UNKNOWN_MACHINE.to_owned()),
+            ApiError::Job(JobError::MissingScope { scope }) => {
+                ("Missing scope".to_owned(), format!("This request needs the scope {scope}, which the client lacks."))
+            }
+            ApiError::Job(err @ JobError::NotManaged(_)) => ("Not a managed host.".to_owned(), err.to_string()),
+            ApiError::Job(err) => (job_title(err).to_owned(), err.to_string()),
+            ApiError::UnknownJob { id } => (format!("No job {id} found."), "No job has this id.".to_owned()),
+            ApiError::JobFinished { id, state } => (
+                "Job already finished".to_owned(),
+                format!("Job {id} is {state}; only a queued or running job can be cancelled."),
+            ),
             ApiError::Internal(_) => {
                 ("Internal Server Error".to_owned(), "The server could not complete the request.".to_owned())
             }
         }
+    }
+}
+
+/// 404 for a host the inventory does not manage (roller's answer), 422 for
+/// a managed host without what the task needs, 403 for a missing scope,
+/// 400 for the rest (a name or id that cannot be read).
+fn job_status(err: &JobError) -> StatusCode {
+    match err {
+        JobError::MissingScope { .. } => StatusCode::FORBIDDEN,
+        JobError::NotManaged(_) => StatusCode::NOT_FOUND,
+        JobError::MissingBmc { .. }
+        | JobError::MissingPdu { .. }
+        | JobError::MissingSnmpCommunity
+        | JobError::MissingSsh { .. }
+        | JobError::NoRebootMethod { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        JobError::BadTransition { .. } => StatusCode::CONFLICT,
+        JobError::UnknownTask { .. }
+        | JobError::InvalidWorkerId(_)
+        | JobError::InvalidHost(_)
+        | JobError::Ambiguous { .. }
+        | JobError::Invalid(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn job_title(err: &JobError) -> &'static str {
+    match job_status(err) {
+        StatusCode::UNPROCESSABLE_ENTITY => "The machine cannot run this task.",
+        StatusCode::CONFLICT => "Conflict",
+        _ => "Bad job request.",
     }
 }
 
@@ -141,6 +212,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %message, "Request failed");
         }
         let status = self.status();
+        if let ApiError::UnknownMachine = self {
+            let content_type = HeaderValue::from_static("text/plain; charset=utf-8");
+            return (status, [(CONTENT_TYPE, content_type)], UNKNOWN_MACHINE).into_response();
+        }
         let (title, detail) = self.title_detail();
         let body = problem_json(status.as_u16(), &title, &detail).to_string();
         let mut response = (status, body).into_response();

@@ -77,6 +77,12 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // PostgreSQL refuses NUL in text: a host filter or a job's reason
+        // holding one would fail in the store (500) instead of here (400).
+        if parts.uri.query().is_some_and(|query| query.contains("%00")) {
+            let detail = "Query strings may not contain NUL characters (%00).".to_owned();
+            return Err(ApiError::BadRequest { title: "Invalid query string", detail });
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => {

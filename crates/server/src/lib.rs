@@ -1,7 +1,8 @@
 //! The HTTP API of `fleetroll serve`: tree status (reference §C) in gen 3's
 //! style, API clients' bearer tokens and scopes (§A.5), Pulse announcements
-//! of status changes, Dockerflow health routes, Prometheus metrics and an
-//! OpenAPI document generated from the routes.
+//! of status changes, worker liveness (§B: the reference listener's
+//! `/machines` and `/api/v1/workers`), Dockerflow health routes, Prometheus
+//! metrics and an OpenAPI document generated from the routes.
 //!
 //! [`router`] builds the app from an [`AppState`]; [`serve`] runs it on an
 //! already-bound listener until a shutdown signal, so tests and the CLI run
@@ -27,6 +28,8 @@ mod auth;
 mod cache;
 mod error;
 mod extract;
+mod jobs;
+mod liveness;
 mod metrics;
 mod options;
 mod routes;
@@ -45,8 +48,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Action, Caller, CreateTree, DeleteTree, RevertChanges, UpdateTrees, Writer};
+pub use auth::{Action, Caller, Client, CreateTree, DeleteTree, RevertChanges, UpdateTrees, Writer};
 pub use error::{ApiError, PROBLEM_JSON, Unauthorized};
+pub use jobs::{JobCreated, JobList, JobView, JobsContext, LogLineView};
+pub use liveness::{
+    CurrentTask, DEFAULT_RECENT_LIMIT, DEFAULT_WINDOW_HOURS, MAX_RECENT_LIMIT, MAX_WINDOW_HOURS, Worker, WorkerDetail,
+    Workers,
+};
 pub use options::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_PULSE_EXCHANGE, DEFAULT_VERSION_CHECK_INTERVAL, OptionsError, ServerOptions,
     VersionInfo,
@@ -104,6 +112,6 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([AUTHORIZATION, CONTENT_TYPE])
 }

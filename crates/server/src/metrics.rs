@@ -1,5 +1,6 @@
-//! Request counts and latencies by route, method and status, and a few
-//! counters of things an operator watches, rendered as Prometheus text.
+//! Request counts and latencies by route, method and status, a few
+//! counters of things an operator watches, and the liveness consumer's
+//! counters when one runs, rendered as Prometheus text.
 //!
 //! Kept per server, not in a process-wide recorder, so servers in one
 //! process (tests, replicas in a benchmark) count separately. Routes are
@@ -8,14 +9,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use fleetroll_core::liveness::{IngestCounters, RejectReason};
 
 use crate::state::AppState;
 
@@ -35,6 +37,8 @@ pub(crate) struct Metrics {
     pub(crate) cache_reloads: AtomicU64,
     pub(crate) pulse_unsent: AtomicU64,
     pub(crate) audit_failures: AtomicU64,
+    /// The consumer's counters, owned by the consumer; `None` renders none.
+    liveness: Mutex<Option<Arc<IngestCounters>>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -58,6 +62,10 @@ impl Metrics {
         if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             series.buckets[bucket] += 1;
         }
+    }
+
+    pub(crate) fn set_liveness(&self, counters: Arc<IngestCounters>) {
+        *self.liveness.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(counters);
     }
 
     /// The Prometheus text exposition (format 0.0.4), sorted for stable output.
@@ -123,7 +131,33 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        let liveness = self.liveness.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        if let Some(counters) = liveness {
+            render_liveness(&mut out, &counters);
+        }
         out
+    }
+}
+
+fn render_liveness(out: &mut String, counters: &IngestCounters) {
+    let totals = [
+        ("received", "Queue messages the liveness consumer received from Pulse.", &counters.received),
+        ("stored", "Queue messages about a worker's run, stored in a committed batch.", &counters.stored),
+        ("no_run", "Valid task-exception messages about no run (the deadline passed first).", &counters.no_run),
+        ("batches", "Batches of queue messages committed and acknowledged.", &counters.batches),
+        ("reconnects", "Times the liveness consumer connected to Pulse again after losing it.", &counters.reconnects),
+    ];
+    for (what, help, counter) in totals {
+        let name = format!("fleetroll_liveness_messages_{what}_total");
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", IngestCounters::get(counter));
+    }
+    let name = "fleetroll_liveness_messages_rejected_total";
+    let _ =
+        writeln!(out, "# HELP {name} Queue messages the liveness consumer refused, by reason.\n# TYPE {name} counter");
+    // Every reason, zeros included, so a rate over a reason never starts
+    // from a missing series.
+    for reason in RejectReason::ALL {
+        let _ = writeln!(out, "{name}{{reason=\"{}\"}} {}", reason.as_str(), counters.rejected(reason));
     }
 }
 
@@ -173,5 +207,38 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }
+        assert!(!text.contains("fleetroll_liveness"), "no consumer, no liveness series:\n{text}");
+    }
+
+    #[test]
+    fn renders_liveness_counters_with_every_reason() {
+        let metrics = Metrics::default();
+        let counters = Arc::new(IngestCounters::default());
+        metrics.set_liveness(counters.clone());
+        IngestCounters::add(&counters.received, 7);
+        IngestCounters::add(&counters.stored, 5);
+        IngestCounters::add(&counters.no_run, 1);
+        IngestCounters::add(&counters.batches, 2);
+        counters.reject(RejectReason::Schema);
+        let text = metrics.render();
+        for line in [
+            "# HELP fleetroll_liveness_messages_received_total Queue messages the liveness consumer received from Pulse.",
+            "# TYPE fleetroll_liveness_messages_received_total counter",
+            "fleetroll_liveness_messages_received_total 7",
+            "fleetroll_liveness_messages_stored_total 5",
+            "fleetroll_liveness_messages_no_run_total 1",
+            "fleetroll_liveness_messages_batches_total 2",
+            "fleetroll_liveness_messages_reconnects_total 0",
+            "# TYPE fleetroll_liveness_messages_rejected_total counter",
+            "fleetroll_liveness_messages_rejected_total{reason=\"schema\"} 1",
+            "fleetroll_liveness_messages_rejected_total{reason=\"oversized\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        let reasons = text.lines().filter(|l| l.starts_with("fleetroll_liveness_messages_rejected_total{")).count();
+        assert_eq!(reasons, RejectReason::ALL.len());
+        // Counted after the state was built: the page reads them live.
+        counters.reject(RejectReason::Schema);
+        assert!(metrics.render().contains("fleetroll_liveness_messages_rejected_total{reason=\"schema\"} 2\n"));
     }
 }

@@ -19,11 +19,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{CreateTree, DeleteTree, RevertChanges, UpdateTrees, Writer};
+use crate::auth::{Client, CreateTree, DeleteTree, RevertChanges, UpdateTrees, Writer};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::jobs::{JobCreated, JobList, JobView, ListQuery, TcJobQuery, WorkerJobQuery};
+use crate::liveness::{self, DetailQuery, WindowQuery, WorkerDetail, Workers};
 use crate::options::VersionInfo;
-use crate::schema::{self, BadRequest, BodilessWriteProblems, InternalError, NotFound, WriteProblems};
+use crate::schema::{self, BadRequest, BodilessWriteProblems, InternalError, JobProblems, NotFound, WriteProblems};
 use crate::state::AppState;
 use crate::writes::{LogEdited, Removed, RemovedTrees, StackEdited, StackRemoved, TreesDelete};
 
@@ -43,6 +45,13 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(discard_stack))
         .routes(routes!(v0_trees))
         .routes(routes!(v0_tree))
+        .routes(routes!(get_machines))
+        .routes(routes!(get_machine))
+        .routes(routes!(get_workers))
+        .routes(routes!(get_worker))
+        .routes(routes!(post_worker_job))
+        .routes(routes!(post_job, get_jobs))
+        .routes(routes!(get_job, delete_job))
         .routes(routes!(heartbeat))
         .routes(routes!(lbheartbeat))
         .routes(routes!(version))
@@ -56,7 +65,8 @@ struct Envelope<T> {
     result: T,
 }
 
-/// Pre-serialised JSON from the trees cache.
+/// Pre-serialised JSON: from the trees cache, or written as the reference
+/// listener wrote it.
 fn json_bytes(bytes: Bytes) -> Response {
     ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
@@ -317,6 +327,161 @@ async fn v0_tree(State(state): State<AppState>, ApiPath(tree): ApiPath<String>) 
     let snapshot = state.trees().await?;
     let found = snapshot.trees.get(&tree).ok_or(TreeError::NoSuchTree { tree })?;
     Ok(json_bytes(found.bare.clone()))
+}
+
+// ---------------------------------------------------------------------------
+// Worker liveness
+
+/// Every machine seen and when, by datacenter, then machine: the reference
+/// listener's answer, byte for byte (Python 2.7's `json.dumps(…, indent=2)`).
+#[utoipa::path(
+    get, path = "/machines", tag = "liveness",
+    responses((status = 200, description = "Every machine seen", body = Vec<schema::MachineSeen>), InternalError),
+)]
+async fn get_machines(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(json_bytes(liveness::machines_json(&state.store().sightings().await?).into()))
+}
+
+/// When the machine `<datacenter>:<machine>` was last seen, as a JSON string
+/// (`"2018-11-08T08:47:50.939514"`, naive UTC). Unknown machines get the
+/// reference listener's plain-text 404.
+#[utoipa::path(
+    get, path = "/machines/{id}", tag = "liveness",
+    params(("id" = String, Path, description = "`<datacenter>:<machine>` (worker group and id), split at the first `:`")),
+    responses(
+        (status = 200, description = "When the machine was last seen", body = String, content_type = "application/json"),
+        BadRequest,
+        (status = 404, description = "Never seen, or an id without `:`: the body is `unknown machine`", body = String, content_type = "text/plain"),
+        InternalError,
+    ),
+)]
+async fn get_machine(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+    Ok(json_bytes(liveness::machine_json(state.machine_seen(&id).await?).into()))
+}
+
+/// Every worker seen: when, its current task, and how its runs of the
+/// window ended.
+#[utoipa::path(
+    get, path = "/api/v1/workers", tag = "liveness",
+    params(
+        ("window" = Option<u32>, Query, minimum = 1, maximum = 720, description = "Hours of outcomes (default 24)"),
+    ),
+    responses((status = 200, description = "Every worker, by worker group, then id", body = Workers), BadRequest, InternalError),
+)]
+async fn get_workers(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
+) -> Result<Json<Workers>, ApiError> {
+    Ok(Json(state.workers(query.hours()?).await?))
+}
+
+/// One worker, with its newest runs.
+#[utoipa::path(
+    get, path = "/api/v1/workers/{group}/{id}", tag = "liveness",
+    params(
+        ("group" = String, Path, description = "The worker group (datacenter)"),
+        ("id" = String, Path, description = "The worker id (machine)"),
+        ("window" = Option<u32>, Query, minimum = 1, maximum = 720, description = "Hours of outcomes (default 24)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "How many recent runs (default 20)"),
+    ),
+    responses((status = 200, description = "The worker", body = WorkerDetail), BadRequest, NotFound, InternalError),
+)]
+async fn get_worker(
+    State(state): State<AppState>,
+    ApiPath((group, id)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<DetailQuery>,
+) -> Result<Json<WorkerDetail>, ApiError> {
+    Ok(Json(state.worker(group, id, query.hours()?, query.limit()?).await?))
+}
+
+// ---------------------------------------------------------------------------
+// Hardware jobs
+
+/// Asks for a job on a worker (roller's current form). Needs the scope
+/// `<prefix>:<task_name>` (default prefix `project:releng:roller`) for the
+/// task asked for; answers 201 with the job id.
+#[utoipa::path(
+    post, path = "/api/v1/workers/{worker_id}/jobs", tag = "jobs",
+    security(("bearer" = [])),
+    params(
+        ("worker_id" = String, Path, description = "Taskcluster worker id (1–128 of a–z, A–Z, 0–9, `-`, `_`)"),
+        ("task_name" = String, Query, description = "ping, ssh_reboot, ipmi_status, ipmi_reset, reboot, …"),
+        ("worker_group" = Option<String>, Query, description = "Narrows the worker id to one group"),
+        ("provisioner_id" = Option<String>, Query, description = "Echoed, as roller did"),
+        ("worker_type" = Option<String>, Query, description = "Echoed, as roller did"),
+        ("reason" = Option<String>, Query, description = "Why the job is asked for (kept with the job)"),
+    ),
+    responses((status = 201, description = "Queued", body = JobCreated), JobProblems),
+)]
+async fn post_worker_job(
+    State(state): State<AppState>,
+    client: Client,
+    ApiPath(worker_id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<WorkerJobQuery>,
+) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.request_for_worker(&client, &worker_id, &query).await?)))
+}
+
+/// Asks for a job (roller's README form), as `POST /api/v1/workers/{worker_id}/jobs`.
+#[utoipa::path(
+    post, path = "/api/v1/jobs", tag = "jobs",
+    security(("bearer" = [])),
+    params(
+        ("tc_worker_id" = String, Query, description = "Taskcluster worker id"),
+        ("task_name" = String, Query, description = "ping, ssh_reboot, ipmi_status, ipmi_reset, reboot, …"),
+        ("reason" = Option<String>, Query, description = "Why the job is asked for"),
+    ),
+    responses((status = 201, description = "Queued", body = JobCreated), JobProblems),
+)]
+async fn post_job(
+    State(state): State<AppState>,
+    client: Client,
+    ApiQuery(query): ApiQuery<TcJobQuery>,
+) -> Result<(StatusCode, Json<JobCreated>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.request_for_tc_worker(&client, &query).await?)))
+}
+
+/// Jobs, newest first, optionally of one host or in one state.
+#[utoipa::path(
+    get, path = "/api/v1/jobs", tag = "jobs",
+    params(
+        ("host" = Option<String>, Query, description = "The inventory's host name"),
+        ("state" = Option<String>, Query, description = "queued, running, succeeded, failed or cancelled"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "At most this many (default 100)"),
+    ),
+    responses((status = 200, description = "Jobs, without their logs", body = JobList), BadRequest, InternalError),
+)]
+async fn get_jobs(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    Ok(Json(state.job_list(&query).await?))
+}
+
+/// A job, its state and every attempt's log lines.
+#[utoipa::path(
+    get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "The job id")),
+    responses((status = 200, description = "The job", body = JobView), BadRequest, NotFound, InternalError),
+)]
+async fn get_job(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(state.job_view(id).await?))
+}
+
+/// Cancels a job: a queued one at once, a running one at its worker's next
+/// lease renewal. Needs the scope of the job's task.
+#[utoipa::path(
+    delete, path = "/api/v1/jobs/{id}", tag = "jobs",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job id")),
+    responses((status = 200, description = "The job, cancelled or stopping", body = JobView), JobProblems),
+)]
+async fn delete_job(
+    State(state): State<AppState>,
+    client: Client,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(state.cancel_job(&client, id).await?))
 }
 
 // ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
+use crate::liveness::{CurrentTask, Worker, WorkerDetail, Workers};
 use crate::options::VersionInfo;
 use crate::routes::Heartbeat;
 use crate::writes::{LogEdited, Removed, RemovedTrees, StackEdited, StackRemoved, TreesDelete};
@@ -21,20 +22,24 @@ use crate::writes::{LogEdited, Removed, RemovedTrees, StackEdited, StackRemoved,
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "fleetroll tree status API",
-        description = "Whether developers may land code on a tree, who changed it, why, and how to undo it. \
+        title = "fleetroll API",
+        description = "Tree status: whether developers may land code on a tree, who changed it, why, and how to \
+            undo it. Worker liveness: when each worker was last seen, what it runs and how its runs ended. \
             Reads are anonymous; writes need `Authorization: Bearer <token>` of an API client whose scopes \
-            grant the write. Errors are `application/problem+json`.",
+            grant the write. Errors are `application/problem+json`, but for the plain-text 404 of \
+            `/machines/{id}`, as the reference listener answered.",
     ),
     modifiers(&BearerAuth),
     components(schemas(
         TreeStatus, Category, Tree, TreeRow, TreeSummary, TreeLog, LastState, StackTree, StackEntry,
         NewTree, TreesUpdate, EntryEdit, TreesDelete, TreesByName, TreeList, TreeResult, TreeLogs, Stack,
         Removed, RemovedTrees, StackRemoved, StackEdited, LogEdited, Problem, Heartbeat, VersionInfo,
+        MachineSeen, RunState, RunRecord, Outcomes, CurrentTask, Worker, Workers, WorkerDetail,
     )),
     tags(
         (name = "trees", description = "Trees, their logs and the undo stack"),
         (name = "compat", description = "Older clients' forms of the tree reads (no `result` envelope)"),
+        (name = "liveness", description = "Workers last seen, their task runs and outcomes (Taskcluster queue events)"),
         (name = "operations", description = "Health, version, metrics and this document"),
     ),
 )]
@@ -229,6 +234,57 @@ pub(crate) struct Stack {
     result: Vec<StackEntry>,
 }
 
+/// One machine of `GET /machines`, keys in this order.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MachineSeen {
+    /// The worker id (the id's part after the first `:`).
+    machine: String,
+    /// The worker group (the id's part before the first `:`).
+    datacenter: String,
+    /// Naive UTC, as Python's `isoformat()`: `2018-11-08T08:47:50.939514`,
+    /// no fraction when it is zero.
+    lastseen: String,
+}
+
+/// A task run's state: running, or how it resolved.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RunState {
+    Running,
+    Completed,
+    Failed,
+    Exception,
+}
+
+/// One task run of a worker, as its furthest queue event said.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RunRecord {
+    task_id: String,
+    run_id: i64,
+    state: RunState,
+    /// Why it resolved (`completed`, `failed`, `deadline-exceeded`, …);
+    /// absent while running.
+    #[schema(nullable = false)]
+    reason_resolved: Option<String>,
+    /// RFC 3339, UTC; absent when the run never started.
+    #[schema(format = DateTime, nullable = false)]
+    started: Option<String>,
+    /// RFC 3339, UTC; absent while running.
+    #[schema(format = DateTime, nullable = false)]
+    resolved: Option<String>,
+}
+
+/// How a worker's runs resolved in the window ended.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Outcomes {
+    completed: u64,
+    failed: u64,
+    exception: u64,
+    /// completed / all resolved, `null` when none resolved.
+    #[schema(required = true)]
+    success_rate: Option<f64>,
+}
+
 /// An RFC 7807 problem (`application/problem+json`).
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Problem {
@@ -275,6 +331,32 @@ pub(crate) enum BodilessWriteProblems {
     /// The client's scopes lack the one named.
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
+    /// The server failed (details are in its log).
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+}
+
+/// The errors of asking for or cancelling a hardware job.
+#[derive(IntoResponses)]
+pub(crate) enum JobProblems {
+    /// An unknown task name, an unreadable worker id or query.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// No `Authorization: Bearer <token>` header, or not a valid token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The client lacks the scope of this task (`<prefix>:<task>`).
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// Not a managed host, or no such job.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The job has already finished.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// The machine lacks what the task needs (a BMC, a PDU outlet, an SSH account).
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
     /// The server failed (details are in its log).
     #[response(status = 500, content_type = "application/problem+json")]
     Internal(Problem),
@@ -438,6 +520,67 @@ mod tests {
                 assert_eq!(parse(&body).is_ok(), nullable, "{schema}.{field}: {property}");
             }
         }
+    }
+
+    /// The liveness schemas name exactly the fields written; a run's
+    /// optional fields are left out when absent, never null.
+    #[test]
+    fn liveness_schemas_match_what_is_written() {
+        use fleetroll_core::liveness::{self, MachineSeen, Outcomes, RunRecord, RunState};
+
+        let doc = document();
+        let when = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let full = RunRecord {
+            task_id: "Zx3Nn8N1T2eHVaOEYHRuNQ".into(),
+            run_id: 0,
+            state: RunState::Completed,
+            reason_resolved: Some("completed".into()),
+            started: Some(when),
+            resolved: Some(when),
+        };
+        let bare = RunRecord {
+            state: RunState::Running,
+            reason_resolved: None,
+            started: None,
+            resolved: None,
+            ..full.clone()
+        };
+        assert_eq!(properties(&doc, "RunRecord"), keys(&serde_json::to_value(&full).unwrap()));
+        assert_eq!(required(&doc, "RunRecord"), keys(&serde_json::to_value(&bare).unwrap()));
+        let task = crate::liveness::CurrentTask { task_id: "t".into(), run_id: 0, started: String::new() };
+        let worker = crate::liveness::Worker {
+            worker_group: "mdc1".into(),
+            worker_id: "h".into(),
+            last_seen: String::new(),
+            current_task: Some(task.clone()),
+            outcomes: liveness::outcomes([&full], when),
+        };
+        let detail = crate::liveness::WorkerDetail {
+            worker_group: "mdc1".into(),
+            worker_id: "h".into(),
+            last_seen: String::new(),
+            current_task: None,
+            outcomes: Outcomes::default(),
+            since: String::new(),
+            recent: vec![full],
+        };
+        let workers = crate::liveness::Workers { since: String::new(), workers: vec![worker.clone()] };
+        let machine = MachineSeen { machine: "h".into(), datacenter: "mdc1".into(), lastseen: String::new() };
+        let cases = [
+            ("Outcomes", serde_json::to_value(Outcomes::default()).unwrap()),
+            ("CurrentTask", serde_json::to_value(task).unwrap()),
+            ("Worker", serde_json::to_value(worker).unwrap()),
+            ("WorkerDetail", serde_json::to_value(detail).unwrap()),
+            ("Workers", serde_json::to_value(workers).unwrap()),
+            ("MachineSeen", serde_json::to_value(machine).unwrap()),
+        ];
+        for (schema, value) in cases {
+            assert_eq!(properties(&doc, schema), keys(&value), "{schema}");
+            assert_eq!(required(&doc, schema), keys(&value), "{schema}: every field is always present");
+        }
+        let states: Vec<Value> = doc["components"]["schemas"]["RunState"]["enum"].as_array().unwrap().clone();
+        let core_states = [RunState::Running, RunState::Completed, RunState::Failed, RunState::Exception];
+        assert_eq!(states, core_states.map(|state| json!(state.as_str())));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! What every handler shares: the store, the options, the roles scopes are
-//! expanded with, the trees cache, the metrics and the Pulse channel.
+//! expanded with, the trees cache, the metrics (with the liveness
+//! consumer's counters, when one runs) and the Pulse channel.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
 
+use fleetroll_core::liveness::IngestCounters;
 use fleetroll_core::pulse::Outgoing;
 use fleetroll_core::scopes::{Roles, TreeScopes};
 use fleetroll_store::Store;
@@ -12,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::cache::{Snapshot, TreesCache};
 use crate::error::ApiError;
+use crate::jobs::JobsContext;
 use crate::metrics::Metrics;
 use crate::options::{CorsOrigins, OptionsError, ServerOptions};
 
@@ -31,6 +34,8 @@ struct Inner {
     pulse: Option<UnboundedSender<Outgoing>>,
     cache: TreesCache,
     metrics: Metrics,
+    /// Replaced whole by [`AppState::with_jobs`]; handlers take a snapshot.
+    jobs: RwLock<Arc<JobsContext>>,
 }
 
 impl fmt::Debug for AppState {
@@ -59,8 +64,28 @@ impl AppState {
             roles.entry(role.clone()).or_default().extend(granted.iter().cloned());
         }
         let cache = TreesCache::new(options.version_check_interval);
-        let inner = Inner { store, options, cors, scopes, roles, pulse, cache, metrics: Metrics::default() };
+        let jobs = RwLock::new(Arc::new(JobsContext::default()));
+        let inner = Inner { store, options, cors, scopes, roles, pulse, cache, metrics: Metrics::default(), jobs };
         Ok(AppState { inner: Arc::new(inner) })
+    }
+
+    /// Reports a liveness consumer's counters at `/metrics`. The counters
+    /// are shared with every clone of this state; a later call replaces
+    /// them.
+    pub fn with_liveness(self, counters: Arc<IngestCounters>) -> AppState {
+        self.inner.metrics.set_liveness(counters);
+        self
+    }
+
+    /// The machines and settings hardware jobs are asked for and run with
+    /// (default: no machine, default settings).
+    pub fn with_jobs(self, jobs: JobsContext) -> AppState {
+        *self.inner.jobs.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(jobs);
+        self
+    }
+
+    pub(crate) fn jobs_context(&self) -> Arc<JobsContext> {
+        self.inner.jobs.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn store(&self) -> &Store {
