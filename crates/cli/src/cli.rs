@@ -115,13 +115,36 @@ pub enum Command {
     /// without a terminal: the table, then a line for every host that gets a
     /// new observation, until interrupted. A bad filter exits 2 with the reason.
     HostMonitor(MonitorArgs),
-    /// Serve the HTTP API (tree status) on the configured store until SIGINT or SIGTERM.
+    /// Serve the HTTP API (tree status, worker liveness) on the configured store until SIGINT or SIGTERM.
     ///
     /// Reads are anonymous; writes need a client token (`fleetroll client
     /// create`) with the endpoint's scope. With `[pulse] url` set, every tree
-    /// status change is published to Pulse. The OpenAPI document is at
-    /// /api/openapi.json, Prometheus metrics at /metrics.
+    /// status change is published to Pulse; with `[liveness] url` set, the
+    /// server also consumes Taskcluster's queue events (see `pulse-listen`)
+    /// and serves them at /machines and /api/v1/workers. The OpenAPI
+    /// document is at /api/openapi.json, Prometheus metrics at /metrics.
     Serve(crate::commands::serve::ServeArgs),
+    /// Consume Taskcluster's queue events from Pulse into the store (worker liveness), until SIGINT or SIGTERM.
+    ///
+    /// A durable queue `queue/<user>/<[liveness] queue>` is bound to the
+    /// task-running, -completed, -failed and -exception exchanges for each
+    /// configured provisioner (default releng-hardware). Batches are
+    /// acknowledged only once committed; refused messages are counted,
+    /// logged and rejected (dead-lettered with `[liveness]
+    /// dead_letter_exchange`). `fleetroll serve` runs the same consumer.
+    PulseListen(crate::commands::liveness::PulseListenArgs),
+    /// Hardware jobs through a running `fleetroll serve`: run (ping, IPMI, PDU, reboot chain, …), list, show, cancel.
+    Job(crate::commands::job::JobArgs),
+    /// Run hardware job workers on the store until SIGINT or SIGTERM (`serve` runs them too).
+    ///
+    /// Workers claim queued jobs (safely beside other workers and server
+    /// replicas), run them with the real tools (ping, ssh, ipmitool,
+    /// snmpset), renew their lease meanwhile, and take over jobs whose
+    /// worker stopped once its lease lapses.
+    Worker(crate::commands::job::WorkerArgs),
+    /// Worker last-seen times from Pulse: list, show, and preload a `GET /machines` export.
+    #[command(subcommand)]
+    Machines(crate::commands::liveness::MachinesCommand),
     /// Tree status through a running `fleetroll serve`: list, show, open, close, logs, stack, revert.
     Tree(crate::commands::tree::TreeArgs),
     /// Manage the API's clients and their bearer tokens.

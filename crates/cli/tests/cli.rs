@@ -357,3 +357,87 @@ fn tree_commands_talk_to_a_running_server() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains("404"), "{}", stderr(&gone));
 }
+
+#[test]
+fn job_commands_run_a_job_through_the_server_and_its_workers() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[jobs]\n[[jobs.machines]]\nhost = \"loop-1\"\nfqdn = \"127.0.0.1\"\nworker_groups = [\"mdc1\"]\n",
+    )
+    .unwrap();
+    let created = fleetroll(home.path(), &["client", "create", "relops", "--scope", "project:releng:roller:ping"], &[]);
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let server = Served::start(home.path(), &[]).expect("start fleetroll serve");
+    let signed = [("FLEETROLL_SERVER_URL", server.url.as_str()), ("FLEETROLL_TOKEN", token.as_str())];
+    let run = |args: &[&str]| fleetroll(home.path(), args, &signed);
+
+    let dry = run(&["job", "run", "reboot", "loop-1"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("dry run"), "{:?}", dry);
+    let refused = run(&["job", "run", "reboot", "loop-1", "--confirm"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("project:releng:roller:reboot"), "{}", stderr(&refused));
+    let unknown = run(&["job", "run", "reimage", "loop-1"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+
+    let waited = run(&["job", "run", "ping", "loop-1", "--reason", "is it there?", "--wait"]);
+    let said = String::from_utf8_lossy(&waited.stdout).into_owned();
+    assert!(waited.status.success(), "{said}\n{}\n{}", stderr(&waited), server.log());
+    assert!(said.contains("queued") && said.contains("ping ok") && said.contains("succeeded"), "{said}");
+
+    let listed = json_of(&run(&["job", "list", "--json"]));
+    let job = &listed["jobs"][0];
+    assert_eq!((job["task"].as_str(), job["state"].as_str()), (Some("ping"), Some("succeeded")));
+    assert_eq!((job["reason"].as_str(), job["requested_by"].as_str()), (Some("is it there?"), Some("client:relops")));
+    let shown = json_of(&run(&["job", "show", &job["id"].to_string(), "--json"]));
+    assert!(shown["log"].as_array().is_some_and(|log| log.len() >= 2), "{shown}");
+    let finished = run(&["job", "cancel", &job["id"].to_string(), "--confirm"]);
+    assert_eq!(finished.status.code(), Some(1));
+    assert!(stderr(&finished).contains("409"), "{}", stderr(&finished));
+}
+
+/// TC_ACT takes the newer of the worker API's last activity and Pulse's
+/// last sighting of the same worker (`machines preload` stands in for the
+/// consumer, which stores sightings the same way).
+#[test]
+fn host_monitor_tc_act_takes_the_newer_of_the_worker_api_and_pulse() {
+    let home = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let location = fleetroll_core::config::StoreLocation::Sqlite(home.path().join("fleetroll.db"));
+    let store = runtime.block_on(fleetroll_store::Store::open(&location, &Default::default())).unwrap();
+    let now = chrono::Utc::now();
+    let worker = |id: &str| fleetroll_core::records::TcWorker {
+        worker_group: Some("mdc1".to_owned()),
+        last_date_active: Some(now - chrono::Duration::hours(3)),
+        ..fleetroll_core::records::TcWorker::new(
+            format!("{id}.test.releng.mdc1.mozilla.com"),
+            id,
+            "releng-hardware",
+            "gecko-t-linux-talos",
+            now,
+        )
+    };
+    runtime.block_on(store.put(&[worker("t-linux64-ms-001"), worker("t-linux64-ms-002")])).unwrap();
+    runtime.block_on(store.close());
+    let seen = fleetroll_core::liveness::format_lastseen(now - chrono::Duration::minutes(2));
+    let preload = home.path().join("machines.json");
+    std::fs::write(
+        &preload,
+        format!(r#"[{{"machine": "t-linux64-ms-001", "datacenter": "mdc1", "lastseen": "{seen}"}}]"#),
+    )
+    .unwrap();
+    assert!(fleetroll(home.path(), &["machines", "preload", preload.to_str().unwrap()], &[]).status.success());
+    let list = home.path().join("hosts.list");
+    std::fs::write(
+        &list,
+        "t-linux64-ms-001.test.releng.mdc1.mozilla.com\nt-linux64-ms-002.test.releng.mdc1.mozilla.com\n",
+    )
+    .unwrap();
+    let rows = json_of(&fleetroll(home.path(), &["host-monitor", list.to_str().unwrap(), "--once", "--json"], &[]));
+    let tc_act: Vec<String> = ["t-linux64-ms-001", "t-linux64-ms-002"]
+        .map(|host| rows[format!("{host}.test.releng.mdc1.mozilla.com")]["tc_act"].to_string())
+        .to_vec();
+    assert!(tc_act[0].contains("2m"), "Pulse's newer sighting: {tc_act:?}");
+    assert!(tc_act[1].contains("3h"), "the worker API's, with no sighting: {tc_act:?}");
+}

@@ -7,6 +7,9 @@ mod debug_script;
 mod freshness;
 mod gather_host;
 mod host_change;
+mod http;
+pub mod job;
+pub mod liveness;
 mod maintain;
 mod monitor;
 mod notes;
@@ -49,6 +52,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Client(command) => client::run(&settings, &command).await,
         Command::Tree(args) => tree::run(&settings, &args).await,
         Command::Serve(args) => serve::run(&settings, &args).await,
+        Command::PulseListen(args) => liveness::pulse_listen(&settings, &args).await,
+        Command::Machines(command) => liveness::machines(&settings, &command).await,
+        Command::Job(args) => job::run(&settings, &args).await,
+        Command::Worker(args) => job::worker(&settings, &args).await,
         Command::DataFreshness(args) => freshness::run(&settings, &args).await,
         Command::Maintain(args) => maintain::run(&settings, &args).await,
         Command::AuditLog(AuditLogCommand::Verify(args)) => audit_log::verify(&settings, &args).await,
@@ -61,7 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Whether `command` stops on its own signals rather than at once on Ctrl-C.
 pub fn handles_interrupt(command: &Command) -> bool {
-    matches!(command, Command::Serve(_))
+    matches!(command, Command::Serve(_) | Command::PulseListen(_) | Command::Worker(_))
 }
 
 /// The actor recorded in the audit trail for changes made by this process.

@@ -21,8 +21,8 @@ use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
 use fleetroll_core::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::rows::{self, COLUMNS, Context, HostData, Row};
-use fleetroll_store::Store;
 use fleetroll_store::content::ContentStore;
+use fleetroll_store::{LatestObservation, Store};
 
 use crate::cli::MonitorArgs;
 use crate::output::print_json;
@@ -38,7 +38,7 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     }
     // Taken before the first read, so nothing stored in between is missed.
     let cursor = if args.once { None } else { Some(newest_observation_id(settings).await?) };
-    let mut rows = load_rows(settings, &hosts).await?;
+    let mut rows = load_rows(settings, &hosts, rows::needs_filter_only(&query, &sort)).await?;
     rows.retain(|row| query.matches(row));
     query::sort_rows(&mut rows, &sort);
     if args.hostname_only {
@@ -50,10 +50,14 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     } else {
         print!("{}", table(&rows));
     }
-    match cursor {
-        Some(cursor) => follow(settings, &hosts, &query, args.json, cursor).await,
-        None => Ok(ExitCode::SUCCESS),
-    }
+    let Some(cursor) = cursor else {
+        // The process ends here; giving a fleet's rows back to the
+        // allocator one by one would only delay that.
+        std::mem::forget(rows);
+        return Ok(ExitCode::SUCCESS);
+    };
+    drop(rows);
+    follow(settings, &hosts, &query, args.json, cursor).await
 }
 
 /// How often a follower looks for new observations.
@@ -80,6 +84,7 @@ async fn follow(
 ) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
     let wanted: std::collections::HashSet<&str> = hosts.iter().map(String::as_str).collect();
+    let filter_only = rows::needs_filter_only(query, &[]);
     let store = open_store(settings).await?;
     loop {
         tokio::time::sleep(FOLLOW_EVERY).await;
@@ -93,7 +98,7 @@ async fn follow(
         if changed.is_empty() {
             continue;
         }
-        let snapshot = read_snapshot(settings, &store, &changed).await?;
+        let snapshot = read_snapshot(settings, &store, &changed, filter_only).await?;
         let mut stdout = std::io::stdout().lock();
         for row in snapshot.rows.iter().filter(|row| query.matches(*row)) {
             let line = if json {
@@ -117,7 +122,7 @@ async fn live(
     let sort = query::parse_sort_spec(&args.sort).with_context(|| format!("invalid --sort {:?}", args.sort))?;
     let store = open_store(settings).await?;
     let outcome = async {
-        let snapshot = read_snapshot(settings, &store, hosts).await?;
+        let snapshot = read_snapshot(settings, &store, hosts, true).await?;
         let app = app::App::new(snapshot, text, query, app::Sort::new(sort, args.sort.trim()), view::PALETTE.len());
         tui::run(settings, &store, hosts, app).await
     }
@@ -159,15 +164,21 @@ fn sort_keys(spec: &str, query: &Query) -> anyhow::Result<Vec<SortKey>> {
     query::parse_sort_spec(spec).with_context(|| format!("invalid --sort {spec:?}"))
 }
 
-async fn load_rows(settings: &Settings, hosts: &[String]) -> anyhow::Result<Vec<Row>> {
+async fn load_rows(settings: &Settings, hosts: &[String], filter_only: bool) -> anyhow::Result<Vec<Row>> {
     let store = open_store(settings).await?;
-    let snapshot = read_snapshot(settings, &store, hosts).await;
+    let snapshot = read_snapshot(settings, &store, hosts, filter_only).await;
     store.close().await;
     Ok(snapshot?.rows)
 }
 
-/// Every listed host's row, as of now, and the newest observation's time.
-async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> anyhow::Result<app::Snapshot> {
+/// Every listed host's row, as of now, and the newest observation's time;
+/// with the filter-only fields when `filter_only`.
+async fn read_snapshot(
+    settings: &Settings,
+    store: &Store,
+    hosts: &[String],
+    filter_only: bool,
+) -> anyhow::Result<app::Snapshot> {
     let started = std::time::Instant::now();
     // The two large reads decode on their own tasks, so on a machine with
     // more than one core neither waits for the other.
@@ -179,12 +190,14 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         let store = store.clone();
         async move { store.latest::<TcWorker>().await }
     });
-    let (refs, pools, notes) =
-        tokio::try_join!(store.latest::<BranchRef>(), store.latest::<WindowsPool>(), store.notes())?;
+    let (refs, pools, notes, sightings) =
+        tokio::try_join!(store.latest::<BranchRef>(), store.latest::<WindowsPool>(), store.notes(), store.sightings())?;
     let (refs, pools) = (rows::ref_map(&refs), rows::pool_hashes(&pools));
     let latest = latest.await??;
     let observations_read = started.elapsed();
-    let workers = workers.await??;
+    let mut all_workers = workers.await??;
+    // TC_ACT: the newer of the worker API's last activity and Pulse's.
+    fleetroll_core::liveness::merge_sightings(&mut all_workers, &sightings);
     let store_read = started.elapsed();
     let overrides =
         override_infos(settings, latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok())));
@@ -197,20 +210,30 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         overrides: &overrides,
         vault_names: &vault_names,
         fqdn_suffix: None,
+        filter_only,
     };
-    let workers = rows::WorkerIndex::new(&workers);
+    let workers = rows::WorkerIndex::new(&all_workers);
     let data: Vec<HostData<'_>> = hosts
         .iter()
-        .map(|host| HostData {
-            host,
-            latest: latest.get(host).map(|l| &l.latest),
-            last_ok: latest.get(host).and_then(|l| l.last_ok()),
-            worker: workers.get(host),
-            notes: notes.get(host).map_or(&[], Vec::as_slice),
+        .map(|host| {
+            let observations = latest.get(host);
+            HostData {
+                host,
+                latest: observations.map(|l| &l.latest),
+                last_ok: observations.and_then(LatestObservation::last_ok),
+                worker: workers.get(host),
+                notes: notes.get(host).map_or(&[], Vec::as_slice),
+            }
         })
         .collect();
-    let newest = hosts.iter().filter_map(|host| latest.get(host)).map(|l| l.latest.ts).max();
+    let newest = data.iter().filter_map(|host| host.latest).map(|l| l.ts).max();
+    let newest_ok = data.iter().filter_map(|host| host.last_ok).map(|ok| ok.ts).max();
     let rows = build_rows_in_parallel(&data, &ctx);
+    drop((data, workers));
+    // What the rows were built from is a fleet's records, hundreds of
+    // thousands of allocations: given back on a thread of their own while
+    // the rows are sorted and shown, rather than before.
+    std::thread::spawn(move || drop((latest, all_workers)));
     tracing::debug!(
         hosts = hosts.len(),
         observations_ms = observations_read.as_millis(),
@@ -218,7 +241,7 @@ async fn read_snapshot(settings: &Settings, store: &Store, hosts: &[String]) -> 
         total_ms = started.elapsed().as_millis(),
         "Read the monitor's rows"
     );
-    Ok(app::Snapshot { rows, newest, now })
+    Ok(app::Snapshot { rows, newest, newest_ok, now })
 }
 
 /// Rows are independent of each other, so a large fleet's are built on
@@ -297,19 +320,21 @@ impl serde::Serialize for RowJson<'_> {
 /// Columns padded to their widest cell, two spaces apart; the last column
 /// is not padded, so lines carry no trailing blanks.
 fn table(rows: &[Row]) -> String {
+    // Each cell's width is counted once, for both passes.
+    let cell_widths: Vec<usize> = rows.iter().flat_map(|row| row.columns().map(|(_, cell)| cell_width(cell))).collect();
     let mut widths: Vec<usize> = COLUMNS.iter().map(|def| def.label.chars().count()).collect();
-    for row in rows {
-        for (width, (_, cell)) in widths.iter_mut().zip(row.columns()) {
-            *width = (*width).max(cell_width(cell));
+    for row_widths in cell_widths.chunks(COLUMNS.len()) {
+        for (width, cell) in widths.iter_mut().zip(row_widths) {
+            *width = (*width).max(*cell);
         }
     }
     let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 2 * widths.len()));
     let header = COLUMNS.iter().map(|def| (def.label, "", def.label.chars().count()));
     push_line(&mut out, &widths, header);
-    for row in rows {
-        let cells = row.columns().map(|(_, cell)| {
+    for (row, row_widths) in rows.iter().zip(cell_widths.chunks(COLUMNS.len())) {
+        let cells = row.columns().zip(row_widths).map(|((_, cell), width)| {
             let marker = cell.marker.as_ref().map_or("", |m| m.text);
-            (cell.text.as_str(), marker, cell_width(cell))
+            (cell.text.as_str(), marker, *width)
         });
         push_line(&mut out, &widths, cells);
     }
@@ -318,12 +343,19 @@ fn table(rows: &[Row]) -> String {
 
 /// One line of the table from `(text, marker, width)` per column.
 fn push_line<'a>(out: &mut String, widths: &[usize], cells: impl Iterator<Item = (&'a str, &'a str, usize)>) {
+    const SPACES: &str = "                                                                ";
     let last = widths.len() - 1;
     for (i, (text, marker, width)) in cells.enumerate() {
         out.push_str(text);
         out.push_str(marker);
         if i < last {
-            out.extend(std::iter::repeat_n(' ', widths[i] - width + 2));
+            // Whole runs of blanks, not one character at a time.
+            let mut pad = widths[i] - width + 2;
+            while pad > 0 {
+                let run = pad.min(SPACES.len());
+                out.push_str(&SPACES[..run]);
+                pad -= run;
+            }
         }
     }
     out.push('\n');

@@ -1,17 +1,22 @@
-//! `fleetroll serve`: the HTTP API on the configured store, until SIGINT or
-//! SIGTERM; then in-flight requests finish and queued Pulse messages get a
-//! short grace period to go out.
+//! `fleetroll serve`: the HTTP API on the configured store, with the
+//! liveness consumer when `[liveness] url` is set, until SIGINT or SIGTERM;
+//! then in-flight requests finish, the consumer commits the batch in hand,
+//! and queued Pulse messages get a short grace period to go out.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
 use fleetroll_core::config::Settings;
+use fleetroll_core::liveness::IngestCounters;
 use fleetroll_pulse::PublisherConfig;
 use fleetroll_server::{AppState, ServerOptions, VersionInfo};
 use tokio::sync::watch;
 
+use crate::commands::job::WorkerArgs;
+use crate::commands::liveness::LivenessArgs;
 use crate::settings::open_store;
 
 #[derive(Debug, Args)]
@@ -19,6 +24,10 @@ pub struct ServeArgs {
     /// ADDRESS:PORT to listen on (default: `[server] listen`, 127.0.0.1:8080); port 0 picks a free one.
     #[arg(long, env = "FLEETROLL_LISTEN")]
     pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub liveness: LivenessArgs,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
 }
 
 pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -37,7 +46,23 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<ExitCo
             (None, None)
         }
     };
-    let state = AppState::new(store.clone(), server_options(settings), pulse).context("invalid [server] settings")?;
+    let counters = Arc::new(IngestCounters::default());
+    let consumer = match args.liveness.consumer_config(settings)? {
+        Some(config) => {
+            let (store, counters, stopped) = (store.clone(), counters.clone(), stopped(stop_rx.clone()));
+            Some(tokio::spawn(crate::commands::liveness::consume(config, store, counters, stopped)))
+        }
+        None => {
+            tracing::info!("no [liveness] url: worker liveness is not consumed from Pulse");
+            None
+        }
+    };
+    let jobs = crate::commands::job::jobs_context(settings)?;
+    let state = AppState::new(store.clone(), server_options(settings), pulse)
+        .context("invalid [server] settings")?
+        .with_liveness(counters.clone())
+        .with_jobs(jobs.clone());
+    let workers = args.workers.spawn(settings, &jobs, &store, &stop_rx);
     let address = args.listen.unwrap_or(settings.server.listen);
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
@@ -53,6 +78,18 @@ pub async fn run(settings: &Settings, args: &ServeArgs) -> anyhow::Result<ExitCo
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::warn!("the Pulse publisher stopped: {err}"),
             Err(err) => tracing::warn!("the Pulse publisher failed: {err}"),
+        }
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
+    if let Some(consumer) = consumer {
+        match consumer.await {
+            Ok(Ok(())) => {
+                tracing::info!("liveness consumer stopped: {}", crate::commands::liveness::summary(&counters))
+            }
+            Ok(Err(err)) => tracing::warn!("the liveness consumer stopped: {err:#}"),
+            Err(err) => tracing::warn!("the liveness consumer failed: {err}"),
         }
     }
     store.close().await;
@@ -82,7 +119,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (a service manager).
-async fn termination() {
+pub async fn termination() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

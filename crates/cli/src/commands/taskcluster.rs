@@ -88,7 +88,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn tc_client(settings: &Settings) -> anyhow::Result<TcClient> {
+pub(crate) fn tc_client(settings: &Settings) -> anyhow::Result<TcClient> {
     let root_url = env("TASKCLUSTER_ROOT_URL").unwrap_or_else(|| settings.taskcluster.root_url.clone());
     let credentials = match (env("TASKCLUSTER_CLIENT_ID"), env("TASKCLUSTER_ACCESS_TOKEN")) {
         (Some(client_id), Some(access_token)) => Some(Credentials { client_id, access_token }),

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use fleetroll_core::hosts::detect_common_fqdn_suffix;
 use fleetroll_core::query::{self, Column, FieldValue, Fields, Query, SortKey};
-use fleetroll_core::rows::{self, COLUMNS, Palette, Row, Status as RowStatus};
+use fleetroll_core::rows::{self, COLUMNS, Palette, Row};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use history::History;
@@ -129,6 +129,8 @@ pub struct Snapshot {
     pub rows: Vec<Row>,
     /// The newest observation of any listed host, for the header's age.
     pub newest: Option<DateTime<Utc>>,
+    /// The newest good observation of any listed host, for `[stale]`.
+    pub newest_ok: Option<DateTime<Utc>>,
     /// When the rows were computed (their ages are relative to it).
     pub now: DateTime<Utc>,
 }
@@ -210,7 +212,7 @@ impl App {
         self.palettes = palettes(&self.snapshot.rows, self.palette_capacity);
         let hosts: Vec<&str> = self.snapshot.rows.iter().map(|row| row.fqdn.as_str()).collect();
         self.fqdn_suffix = detect_common_fqdn_suffix(&hosts);
-        self.newest_ok_age = newest_ok_age(&self.snapshot.rows);
+        self.newest_ok_age = self.snapshot.newest_ok.map(|ok| (self.snapshot.now - ok).num_seconds());
         self.refresh();
         old
     }
@@ -612,17 +614,6 @@ fn palette_column(palette: Palette) -> &'static str {
         Palette::Vault => "vlt_sha",
         Palette::Role => "role",
     }
-}
-
-/// The age of the newest good audit: each audited row's DATA starts with
-/// the age of the good observation it was built from. (Read back from the
-/// text, so to the minute; the snapshot carries no such time of its own.)
-fn newest_ok_age(all_rows: &[Row]) -> Option<i64> {
-    all_rows
-        .iter()
-        .filter(|row| row.status != RowStatus::Unk)
-        .filter_map(|row| row.data.text.split_once('/').and_then(|(audit, _)| query::parse_duration(audit)))
-        .min()
 }
 
 /// The byte offset of the `chars`-th character (the end when past it).

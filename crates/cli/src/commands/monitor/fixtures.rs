@@ -74,6 +74,7 @@ pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
         overrides: &overrides,
         vault_names: &empty,
         fqdn_suffix: None,
+        filter_only: true,
     };
     let data: Vec<HostData<'_>> = observations
         .iter()
@@ -86,7 +87,8 @@ pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
         })
         .collect();
     let newest = observations.iter().map(|(_, latest, _)| latest.ts).max();
-    Snapshot { rows: rows::build_rows(&data, &ctx), newest, now: now() }
+    let newest_ok = observations.iter().map(|(_, _, good)| good.ts).max();
+    Snapshot { rows: rows::build_rows(&data, &ctx), newest, newest_ok, now: now() }
 }
 
 pub fn app(count: usize, filter: &str) -> App {

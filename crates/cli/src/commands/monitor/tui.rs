@@ -154,7 +154,7 @@ fn spawn_reloader(
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(REFRESH).await;
-            let snapshot = super::read_snapshot(&settings, &store, &hosts).await;
+            let snapshot = super::read_snapshot(&settings, &store, &hosts, true).await;
             if sender.send(snapshot).await.is_err() {
                 return;
             }

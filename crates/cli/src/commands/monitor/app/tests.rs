@@ -318,7 +318,7 @@ fn header_facts_fqdn_suffix_and_staleness() {
     let mut app = fixtures::app(3, "");
     app.set_snapshot(fixtures::snapshot_aged(3, chrono::Duration::hours(2)));
     assert!(app.is_stale());
-    app.set_snapshot(Snapshot { rows: Vec::new(), newest: None, now: fixtures::now() });
+    app.set_snapshot(Snapshot { rows: Vec::new(), newest: None, newest_ok: None, now: fixtures::now() });
     assert!(app.is_stale(), "no good audit at all is stale");
     assert_eq!(app.fqdn_suffix(), None);
 }
