@@ -10,13 +10,15 @@
 
 mod files;
 
+use std::io::{BufWriter, Stdout};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use fleetroll_core::config::Settings;
 use fleetroll_store::Store;
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::prelude::CrosstermBackend;
 use tokio::sync::mpsc;
 
 use super::app::{Action, App};
@@ -24,6 +26,15 @@ use super::view::{self, page_rows};
 
 /// How often rows are reloaded and ages redrawn.
 const REFRESH: Duration = Duration::from_secs(1);
+
+/// Room for a whole frame, so each reaches the terminal in one write.
+/// Standard output alone is line-buffered with 1 KiB and a frame has no
+/// newlines: a full 160×40 repaint went out in a dozen writes, and a
+/// terminal that drew between them showed half of the new frame.
+const FRAME_BUFFER: usize = 256 * 1024;
+
+/// The terminal, writing through [`FRAME_BUFFER`].
+type Screen = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
 /// Runs the app until the user quits. The terminal is restored however
 /// this ends; ratatui's panic hook restores it on a panic too.
@@ -33,7 +44,9 @@ pub async fn run(settings: &Settings, store: &Store, hosts: &[String], mut app: 
         Ok(history) => app.set_history(history),
         Err(err) => app.say_problem(format!("{err:#}")),
     }
-    let terminal = match ratatui::try_init() {
+    // try_init enters raw mode and the alternate screen and installs the
+    // panic hook that restores them; its own unbuffered terminal is not kept.
+    let terminal = match ratatui::try_init().and_then(|_| buffered_terminal()) {
         Ok(terminal) => terminal,
         Err(err) => {
             // try_init may have enabled raw mode before failing.
@@ -46,8 +59,12 @@ pub async fn run(settings: &Settings, store: &Store, hosts: &[String], mut app: 
     outcome
 }
 
+fn buffered_terminal() -> std::io::Result<Screen> {
+    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(FRAME_BUFFER, std::io::stdout())))
+}
+
 async fn event_loop(
-    mut terminal: DefaultTerminal,
+    mut terminal: Screen,
     settings: &Settings,
     store: &Store,
     hosts: &[String],
@@ -101,7 +118,7 @@ async fn event_loop(
 /// Draws a frame and logs how long it took (FLEETROLL_LOG=debug), which
 /// `benches/monitor_redraw.rs` reads back: at 20,000 hosts a frame must stay
 /// under 16 ms.
-fn draw(terminal: &mut DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
+fn draw(terminal: &mut Screen, app: &mut App) -> anyhow::Result<()> {
     let started = Instant::now();
     let size = terminal.size().context("cannot read the terminal size")?;
     app.set_page(page_rows(app, size.width, size.height));
