@@ -155,7 +155,11 @@ async fn pdu(task: TaskName, cx: &Context<'_>, log: &mut impl FnMut(String)) -> 
                 tokio::time::sleep(pause).await;
             }
             PduStep::Set(action) => {
-                let line = commands::snmpset(&cx.tools.snmpset, outlet, &community, action);
+                // A bad community is refused at the first set, before the outlet moved.
+                let line = match commands::snmpset(&cx.tools.snmpset, outlet, &community, action) {
+                    Ok(line) => line,
+                    Err(err) => return Attempt::NotSent(err.into()),
+                };
                 let ran = process::run(&line, cx.tools.timeouts.snmpset).await;
                 log_step(log, task, &line.display(), &ran);
                 if !ran.ok() {

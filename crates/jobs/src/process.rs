@@ -4,7 +4,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fleetroll_core::gather::RawAudit;
-use fleetroll_core::jobs::commands::Command;
+use fleetroll_core::jobs::commands::{Command, PrivateConf};
 
 /// How one run of a tool ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,8 +61,19 @@ impl Ran {
 pub(crate) async fn run(command: &Command, timeout: Duration) -> Ran {
     let secrets: Vec<&str> = command.secrets().collect();
     let mut child = tokio::process::Command::new(&command.program);
+    // Lives until the tool has ended; removed with its file when dropped.
+    let conf_dir = match command.conf.as_ref().map(write_private_conf).transpose() {
+        Ok(dir) => dir,
+        Err(err) => {
+            let why = format!("cannot write the private configuration of {}: {err}", command.program);
+            return Ran { status: Status::NotStarted(why), output: String::new() };
+        }
+    };
+    if let Some((name, dir)) = &conf_dir {
+        child.env(name, dir.path());
+    }
     child
-        .args(command.argv())
+        .args(&command.args)
         .envs(command.env.iter().map(|(name, secret)| (name, secret.expose())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -86,6 +97,19 @@ pub(crate) async fn run(command: &Command, timeout: Duration) -> Ran {
         }
         Err(_elapsed) => Ran { status: Status::TimedOut(timeout), output: String::new() },
     }
+}
+
+/// A directory only we can enter (tempfile makes it 0700) holding the
+/// file, itself 0600, and the variable that names it to the tool.
+fn write_private_conf(conf: &PrivateConf) -> std::io::Result<(&'static str, tempfile::TempDir)> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    let dir = tempfile::Builder::new().prefix("fleetroll-tool-").tempdir()?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dir.path().join(conf.file_name))?;
+    file.write_all(conf.text().as_bytes())?;
+    Ok((conf.dir_env, dir))
 }
 
 fn clean_output(stdout: &[u8], stderr: &[u8], secrets: &[&str]) -> String {

@@ -258,7 +258,7 @@ fn snmp_sets_the_outlet() -> Result<(), Failed> {
     let sets: Vec<(String, String)> = pdu.sets().into_iter().map(|s| (s.oid, s.value)).collect();
     ensure(sets == [(oid.to_owned(), "3".to_owned())], || format!("sets: {sets:?}"))?;
     let line = untimed(&reboot.log[0]);
-    let expected = format!("snmp_reboot ok snmpset -v 2c -c *** 127.0.0.1:{} {} i 3: exit 0", pdu.port, &oid[1..]);
+    let expected = format!("snmp_reboot ok snmpset -v 2c 127.0.0.1:{} {} i 3: exit 0", pdu.port, &oid[1..]);
     ensure(line.starts_with(&expected), || format!("{line}\nwanted {expected}"))?;
 
     let delayed = run(TaskName::SnmpRebootdelay, &host, &inventory, &settings, &tools);
@@ -282,6 +282,14 @@ fn snmp_sets_the_outlet() -> Result<(), Failed> {
     ensure(!reason.contains(wrong), || reason.clone())?;
     no_secret_in(&refused.log, wrong)?;
     ensure(pdu.sets().len() == 3, || "a set with the wrong community was applied".into())?;
+
+    // One that cannot be a word of snmp.conf is refused before anything is sent.
+    inventory.snmp_community = Some(SecretRef::Value(Secret::new("two words")));
+    let unsent = run(TaskName::SnmpRebootdelay, &host, &inventory, &settings, &tools);
+    let reason = unsent.failure()?;
+    ensure(reason.contains("SNMP community must be printable ASCII"), || reason.clone())?;
+    ensure(unsent.log.iter().all(|line| !line.contains("snmpset")), || unsent.log.join("\n"))?;
+    ensure(pdu.sets().len() == 3, || "a set was sent with a refused community".into())?;
     Ok(())
 }
 

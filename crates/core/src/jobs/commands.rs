@@ -1,10 +1,12 @@
 //! The tool invocations of hardware jobs: `ipmitool` for BMCs, `snmpset`
 //! for Sentry3 PDU outlets, `ping`, and what `ssh` runs to reboot.
 //!
-//! A [`Command`] keeps secrets (BMC passwords, SNMP communities) apart from
-//! the other words, so that [`Command::display`], the only form meant for
-//! logs, job logs and errors, shows `***` in their place; only
-//! [`Command::argv`], handed to the process spawner, holds them.
+//! A [`Command`] never has a secret among its arguments, which every local
+//! user can read in the process list: BMC passwords go in the environment
+//! (`ipmitool -E`), SNMP communities in a private configuration file. So
+//! [`Command::display`], the form for logs, job logs and errors, is the
+//! whole command line, and [`Command::secrets`] lists what the tool's
+//! output is scrubbed of in case it echoes one.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,27 +15,51 @@ use super::inventory::{IpmiTarget, PduOutlet, SshAccess, validate_host};
 use super::{IpmiCommand, JobError, TaskName};
 use crate::config::Secret;
 
-/// One word of a command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Arg {
-    Plain(String),
-    Secret(Secret),
-}
-
 /// A program and its arguments, ready to run without a shell.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Command {
     pub program: String,
-    pub args: Vec<Arg>,
+    pub args: Vec<String>,
     /// Environment variables holding secrets. A secret in an argument is in
     /// the process list for every local user to read; one in the
     /// environment only for the user and root.
     pub env: Vec<(&'static str, Secret)>,
+    /// A configuration file holding a secret, for tools that take it from
+    /// nowhere else but the command line or a file.
+    pub conf: Option<PrivateConf>,
+}
+
+/// A configuration file the runner writes into a directory of its own
+/// (mode 0700, the file 0600) and names in `dir_env` for the tool, removed
+/// when the tool ends.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PrivateConf {
+    /// The variable that tells the tool where to look, e.g. `SNMPCONFPATH`.
+    pub dir_env: &'static str,
+    pub file_name: &'static str,
+    /// The lines before the secret's.
+    pub preamble: &'static str,
+    /// The directive the secret follows, e.g. `defCommunity`.
+    pub directive: &'static str,
+    pub secret: Secret,
+}
+
+impl fmt::Debug for PrivateConf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateConf(${}/{}: {} ***)", self.dir_env, self.file_name, self.directive)
+    }
+}
+
+impl PrivateConf {
+    /// The file's text, secret included: for writing the file only.
+    pub fn text(&self) -> String {
+        format!("{}{} {}\n", self.preamble, self.directive, self.secret.expose())
+    }
 }
 
 impl Command {
     fn new(program: &str) -> Command {
-        Command { program: program.to_owned(), args: Vec::new(), env: Vec::new() }
+        Command { program: program.to_owned(), args: Vec::new(), env: Vec::new(), conf: None }
     }
 
     fn secret_env(mut self, name: &'static str, secret: &Secret) -> Command {
@@ -41,47 +67,25 @@ impl Command {
         self
     }
 
-    /// Every secret the command carries, in its arguments or environment:
-    /// what its output is scrubbed of.
+    /// Every secret the command carries, in its environment or its
+    /// private configuration: what its output is scrubbed of.
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        let in_args = self.args.iter().filter_map(|arg| match arg {
-            Arg::Secret(secret) => Some(secret.expose()),
-            Arg::Plain(_) => None,
-        });
-        in_args.chain(self.env.iter().map(|(_, secret)| secret.expose()))
+        let in_env = self.env.iter().map(|(_, secret)| secret.expose());
+        in_env.chain(self.conf.iter().map(|conf| conf.secret.expose()))
     }
 
     fn plain<S: Into<String>>(mut self, words: impl IntoIterator<Item = S>) -> Command {
-        self.args.extend(words.into_iter().map(|word| Arg::Plain(word.into())));
+        self.args.extend(words.into_iter().map(Into::into));
         self
     }
 
-    fn secret(mut self, secret: &Secret) -> Command {
-        self.args.push(Arg::Secret(secret.clone()));
-        self
-    }
-
-    /// The arguments with secrets in them: for spawning only.
-    pub fn argv(&self) -> Vec<String> {
-        self.args
-            .iter()
-            .map(|arg| match arg {
-                Arg::Plain(word) => word.clone(),
-                Arg::Secret(secret) => secret.expose().to_owned(),
-            })
-            .collect()
-    }
-
-    /// The command line as a person reads it, secrets as `***`, words with
-    /// spaces or quotes single-quoted.
+    /// The command line as a person reads it, words with spaces or quotes
+    /// single-quoted.
     pub fn display(&self) -> String {
         let mut line = self.program.clone();
-        for arg in &self.args {
+        for word in &self.args {
             line.push(' ');
-            match arg {
-                Arg::Plain(word) => line.push_str(&quote(word)),
-                Arg::Secret(_) => line.push_str("***"),
-            }
+            line.push_str(&quote(word));
         }
         line
     }
@@ -270,14 +274,33 @@ pub fn outlet_oid(pdu: &PduOutlet) -> String {
     format!("{SENTRY3_OUTLET_CONTROL}.{}.{}.{}", pdu.tower, pdu.infeed, pdu.outlet)
 }
 
-/// `snmpset -v 2c -c <community> <pdu host[:port]> <oid> i <value>`.
-pub fn snmpset(program: &str, pdu: &PduOutlet, community: &Secret, action: OutletAction) -> Command {
-    Command::new(program).plain(["-v", "2c", "-c"]).secret(community).plain([
-        pdu.agent(),
-        outlet_oid(pdu),
-        "i".to_owned(),
-        action.value().to_string(),
-    ])
+/// `snmpset -v 2c <pdu host[:port]> <oid> i <value>`, the community in
+/// a private `snmp.conf` (`defCommunity`) rather than after `-c`, where
+/// every local user could read it in the process list.
+///
+/// That `snmp.conf` replaces the system's, so it also keeps MIB loading
+/// off as Debian's does (`mibs :`): the OID is numeric and needs none.
+/// The community becomes a word of that file, so one that would not stay
+/// a single word (spaces, quotes, control characters) is refused.
+pub fn snmpset(program: &str, pdu: &PduOutlet, community: &Secret, action: OutletAction) -> Result<Command, JobError> {
+    let word = community.expose();
+    let fits = |c: char| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\');
+    if word.is_empty() || !word.chars().all(fits) {
+        return Err(JobError::Invalid(
+            "the SNMP community must be printable ASCII without spaces, quotes or backslashes".to_owned(),
+        ));
+    }
+    let words =
+        ["-v".to_owned(), "2c".to_owned(), pdu.agent(), outlet_oid(pdu), "i".to_owned(), action.value().to_string()];
+    let mut command = Command::new(program).plain(words);
+    command.conf = Some(PrivateConf {
+        dir_env: "SNMPCONFPATH",
+        file_name: "snmp.conf",
+        preamble: "mibs :\n",
+        directive: "defCommunity",
+        secret: community.clone(),
+    });
+    Ok(command)
 }
 
 /// The pause between off and on of `snmp_rebootdelay` unless configured:

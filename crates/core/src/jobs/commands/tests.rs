@@ -70,7 +70,7 @@ fn ipmitool_argv_for_a_chassis_node_and_a_plain_bmc() {
     for (target, command, line) in cases {
         let built = ipmitool(&settings, target, &password(), command).unwrap();
         let mut argv = vec![built.program.clone()];
-        argv.extend(built.argv());
+        argv.extend(built.args.iter().cloned());
         assert_eq!(argv.join(" "), line, "{command:?}");
         assert_eq!(built.env, [("IPMI_PASSWORD", password())], "the password goes in the environment");
         let shown = built.display();
@@ -92,7 +92,7 @@ fn ipmitool_for_ipmi_sim_on_another_port_and_interface() {
     let built = ipmitool(&settings, &target, &Secret::new("test"), IpmiCommand::Status).unwrap();
     assert_eq!(built.program, "/usr/bin/ipmitool");
     assert_eq!(
-        built.argv(),
+        built.args,
         [
             "-I",
             "lan",
@@ -182,11 +182,30 @@ fn snmpset_for_sentry3_outlets() {
     for (spec, action, oid, value) in cases {
         let pdu = PduOutlet::parse(spec).unwrap();
         assert_eq!(outlet_oid(&pdu), oid);
-        let built = snmpset("snmpset", &pdu, &community, action);
-        assert_eq!(built.argv(), ["-v", "2c", "-c", "private", &pdu.agent(), oid, "i", value]);
-        assert_eq!(built.display(), format!("snmpset -v 2c -c *** {} {oid} i {value}", pdu.agent()));
+        let built = snmpset("snmpset", &pdu, &community, action).unwrap();
+        assert_eq!(built.args, ["-v", "2c", &pdu.agent(), oid, "i", value]);
+        assert_eq!(built.display(), format!("snmpset -v 2c {} {oid} i {value}", pdu.agent()));
+        let conf = built.conf.as_ref().unwrap();
+        assert_eq!((conf.dir_env, conf.file_name), ("SNMPCONFPATH", "snmp.conf"));
+        assert_eq!(conf.text(), "mibs :\ndefCommunity private\n");
+        assert_eq!(built.secrets().collect::<Vec<_>>(), ["private"]);
     }
     assert_eq!([OutletAction::On, OutletAction::Off, OutletAction::Reboot].map(OutletAction::value), [1, 2, 3]);
+}
+
+/// The community becomes a word of `snmp.conf`: what would not stay one
+/// word, or would start another directive, is refused.
+#[test]
+fn snmp_communities_that_are_not_one_word_are_refused() {
+    let pdu = PduOutlet::parse("pdu1:aa1").unwrap();
+    for community in ["", "two words", "line\ndefVersion 1", "tab\there", "\"quoted\"", "it's", "back\\slash", "ünï"]
+    {
+        let built = snmpset("snmpset", &pdu, &Secret::new(community), OutletAction::On);
+        assert!(matches!(built, Err(JobError::Invalid(_))), "{community:?}");
+    }
+    for community in ["public", "pdu-community-0815", "a#b$c!d@e"] {
+        assert!(snmpset("snmpset", &pdu, &Secret::new(community), OutletAction::On).is_ok(), "{community:?}");
+    }
 }
 
 #[test]
@@ -213,7 +232,7 @@ fn ssh_reboot_tries_reboot_then_shutdown() {
 fn ping_argv_and_summary() {
     let built = ping("ping", "t-linux64-ms-001.test.releng.mdc1.mozilla.com", 4, Duration::from_secs(5)).unwrap();
     assert_eq!(built.display(), "ping -q -c 4 -w 5 t-linux64-ms-001.test.releng.mdc1.mozilla.com");
-    assert_eq!(ping("ping", "::1", 0, Duration::ZERO).unwrap().argv(), ["-q", "-c", "1", "-w", "1", "::1"]);
+    assert_eq!(ping("ping", "::1", 0, Duration::ZERO).unwrap().args, ["-q", "-c", "1", "-w", "1", "::1"]);
     // Roller's test: injection is refused before any process runs.
     assert!(ping("ping", "; echo foo", 1, Duration::from_secs(1)).is_err());
     assert!(ping("ping", "-f", 1, Duration::from_secs(1)).is_err());
