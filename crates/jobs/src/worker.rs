@@ -61,7 +61,9 @@ pub const DEFAULT_QUARANTINE_FOR: Duration = Duration::from_secs(168 * 3600);
 pub struct WorkerConfig {
     /// Unique among workers: the lease owner.
     pub name: String,
-    /// How long an idle worker waits before asking the queue again.
+    /// How long an idle worker waits before asking the queue again, unless
+    /// its store queues a job first: the delay before it sees a job queued
+    /// by another process.
     pub poll: Duration,
     /// How often the worker looks for jobs whose worker died.
     pub recover_every: Duration,
@@ -110,7 +112,7 @@ pub async fn run_worker(
             tokio::select! {
                 biased;
                 () = &mut shutdown => return,
-                () = tokio::time::sleep(config.poll) => {}
+                () = store.wait_for_queued_job(config.poll) => {}
             }
         }
     }

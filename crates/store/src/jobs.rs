@@ -24,6 +24,11 @@
 //!   recovering) is one transaction that takes the write lock first
 //!   (`BEGIN IMMEDIATE` on SQLite, row locks on PostgreSQL), so it reads
 //!   what it then changes.
+//!
+//! Workers ask the queue again after a pause, which is how they see jobs
+//! other processes queued; a job queued through this store (any clone of
+//! it, as in `fleetroll serve`) also wakes one waiting worker at once
+//! ([`Store::wait_for_queued_job`]), so it does not wait out that pause.
 
 use std::time::Duration;
 
@@ -214,7 +219,18 @@ impl Store {
         .bind(now.timestamp_micros())
         .fetch_one(&self.pool)
         .await?;
-        decode_job(&row)
+        let job = decode_job(&row)?;
+        self.jobs_queued.notify_one();
+        Ok(job)
+    }
+
+    /// Returns once this store (or a clone) has queued a job since the last
+    /// waiter was woken, or after `at_most`: an idle worker's pause. Each
+    /// job queued wakes one waiter; a job queued while no worker waits is
+    /// taken by the next one that waits, at once.
+    pub async fn wait_for_queued_job(&self, at_most: Duration) {
+        // Timing out is the normal end of an idle pause, not an error.
+        let _ = tokio::time::timeout(at_most, self.jobs_queued.notified()).await;
     }
 
     /// Moves the oldest queued job to running for `worker`, holding it until
@@ -420,6 +436,7 @@ impl Store {
                     (decision, line)
                 }
             };
+            let requeued = decision == LeaseDecision::Requeue;
             let changed = match decision {
                 LeaseDecision::Keep => continue,
                 LeaseDecision::Requeue => sqlx::query(
@@ -446,11 +463,14 @@ impl Store {
             };
             if changed == 1 {
                 insert_log(&mut tx, job.id, job.attempts, now, &line).await?;
-                recovered.push(job.id);
+                recovered.push((job.id, requeued));
             }
         }
         tx.commit().await?;
-        Ok(recovered)
+        for _ in recovered.iter().filter(|(_, requeued)| *requeued) {
+            self.jobs_queued.notify_one();
+        }
+        Ok(recovered.into_iter().map(|(id, _)| id).collect())
     }
 
     /// One job; `None` when unknown.

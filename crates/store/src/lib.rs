@@ -228,6 +228,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     retention: u32,
+    /// Wakes a worker waiting for a job (`jobs.rs`), shared by clones.
+    jobs_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -262,7 +264,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|source| StoreError::Migrate { location: location.to_string(), source })?;
-        Ok(Store { pool, backend, retention: options.retention })
+        Ok(Store { pool, backend, retention: options.retention, jobs_queued: Default::default() })
     }
 
     pub fn backend(&self) -> &Backend {

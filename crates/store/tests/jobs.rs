@@ -4,7 +4,7 @@
 //! and jobs surviving a restart.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fleetroll_core::jobs::{JobState, LEASE_EXPIRED, TaskName};
@@ -34,6 +34,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         jobs_survive_a_restart,
         log_lines_in_the_order_written,
         listing_filters_and_counts,
+        queued_jobs_wake_a_waiting_worker,
     ]
     .into()
 }
@@ -526,5 +527,63 @@ async fn listing_filters_and_counts(db: &TestDb) {
             (JobState::Cancelled, 1)
         ]
     );
+    store.close().await;
+}
+
+/// How long `wait_for_queued_job(at_most)` took on a clone of `store`,
+/// started now, while `then` runs 100 ms later.
+async fn waited_while(store: &Store, at_most: Duration, then: impl Future<Output = ()>) -> Duration {
+    let clone = store.clone();
+    let waiter = tokio::spawn(async move {
+        let started = Instant::now();
+        clone.wait_for_queued_job(at_most).await;
+        started.elapsed()
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    then.await;
+    waiter.await.expect("the waiter")
+}
+
+/// An idle worker waits for its poll interval or for a job queued through
+/// its store (any clone: the server and the workers of `fleetroll serve`),
+/// whichever comes first; a job queued through another handle, as another
+/// process would, is seen by asking again.
+async fn queued_jobs_wake_a_waiting_worker(db: &TestDb) {
+    let store = db.open(10).await;
+    let long = Duration::from_secs(30);
+    let soon = Duration::from_secs(5);
+    let pause = Duration::from_millis(300);
+
+    // Queued while nobody waited: the next waiter returns at once, once.
+    let a = enqueue(&store, "a", 0).await;
+    let started = Instant::now();
+    store.wait_for_queued_job(long).await;
+    assert!(started.elapsed() < soon, "waited {:?} for a job already queued", started.elapsed());
+    let started = Instant::now();
+    store.wait_for_queued_job(pause).await;
+    assert!(started.elapsed() >= pause, "woke after {:?} with nothing queued", started.elapsed());
+
+    let waited = waited_while(&store, long, async {
+        enqueue(&store, "b", 1).await;
+    })
+    .await;
+    assert!(waited < soon, "a job queued by a clone woke the waiter after {waited:?}");
+
+    let other = open_with(db, 2).await;
+    let waited = waited_while(&store, pause, async {
+        other.enqueue(&new_job("c"), at(2)).await.expect("enqueue");
+    })
+    .await;
+    assert!(waited >= pause, "another handle's job woke the waiter after {waited:?}");
+
+    // A dead worker's job queued again by recovery wakes a waiter too.
+    let claimed = store.claim("worker-a", LEASE, at(10)).await.unwrap().expect("claimed");
+    assert_eq!(claimed.id, a.id);
+    let waited = waited_while(&store, long, async {
+        assert_eq!(store.recover_expired(at(100)).await.unwrap(), [a.id]);
+    })
+    .await;
+    assert!(waited < soon, "a recovered job woke the waiter after {waited:?}");
+    other.close().await;
     store.close().await;
 }
