@@ -25,10 +25,9 @@
 //!   (`BEGIN IMMEDIATE` on SQLite, row locks on PostgreSQL), so it reads
 //!   what it then changes.
 //!
-//! Workers ask the queue again after a pause, which is how they see jobs
-//! other processes queued; a job queued through this store (any clone of
-//! it, as in `fleetroll serve`) also wakes one waiting worker at once
-//! ([`Store::wait_for_queued_job`]), so it does not wait out that pause.
+//! Workers ask the queue again after a pause, and a job queued wakes one
+//! waiting worker at once ([`Store::wait_for_queued_job`], `wakeups.rs`):
+//! in this process always, in other processes on PostgreSQL.
 
 use std::time::Duration;
 
@@ -38,6 +37,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{Store, StoreError};
+
+mod wakeups;
+
+pub(crate) use wakeups::Wakeups;
 
 /// The longest lease or time limit kept, in microseconds (about 100 years):
 /// a deadline is a time plus a span, and must not overflow.
@@ -220,17 +223,38 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let job = decode_job(&row)?;
-        self.jobs_queued.notify_one();
+        self.wakeups.queued(1);
+        if let Err(err) = self.notify_other_processes(&self.pool, 1).await {
+            // The job is queued; their workers find it at their next poll.
+            tracing::warn!(job = job.id, "cannot notify other processes of a queued job: {err}");
+        }
         Ok(job)
     }
 
-    /// Returns once this store (or a clone) has queued a job since the last
-    /// waiter was woken, or after `at_most`: an idle worker's pause. Each
-    /// job queued wakes one waiter; a job queued while no worker waits is
-    /// taken by the next one that waits, at once.
+    /// Returns when a job was queued since the last waiter was woken, or
+    /// after `at_most`: an idle worker's pause. Each job queued through this
+    /// store or a clone wakes one waiter, and on PostgreSQL each job queued
+    /// by any process does (the first wait starts listening); a job queued
+    /// while no worker waits is taken by the next one that waits, at once.
     pub async fn wait_for_queued_job(&self, at_most: Duration) {
-        // Timing out is the normal end of an idle pause, not an error.
-        let _ = tokio::time::timeout(at_most, self.jobs_queued.notified()).await;
+        self.wakeups.wait(at_most).await;
+    }
+
+    /// On PostgreSQL, tells the workers of every process that `count` jobs
+    /// were queued (inside a transaction, at its commit).
+    async fn notify_other_processes<'c>(
+        &self,
+        executor: impl sqlx::Executor<'c, Database = Any>,
+        count: usize,
+    ) -> Result<(), StoreError> {
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(wakeups::CHANNEL)
+                .bind(count.to_string())
+                .execute(executor)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Moves the oldest queued job to running for `worker`, holding it until
@@ -466,10 +490,13 @@ impl Store {
                 recovered.push((job.id, requeued));
             }
         }
-        tx.commit().await?;
-        for _ in recovered.iter().filter(|(_, requeued)| *requeued) {
-            self.jobs_queued.notify_one();
+        let requeued = recovered.iter().filter(|(_, requeued)| *requeued).count();
+        if requeued > 0 {
+            self.notify_other_processes(&mut *tx, requeued).await?;
         }
+        tx.commit().await?;
+        // After the commit, so that a woken worker finds the jobs queued.
+        self.wakeups.queued(requeued);
         Ok(recovered.into_iter().map(|(id, _)| id).collect())
     }
 

@@ -228,8 +228,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     retention: u32,
-    /// Wakes a worker waiting for a job (`jobs.rs`), shared by clones.
-    jobs_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Wakes workers waiting for a job (`jobs/wakeups.rs`), shared by clones.
+    wakeups: std::sync::Arc<jobs::Wakeups>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -243,6 +243,10 @@ impl Store {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
         let open_error = |source| StoreError::Open { location: location.to_string(), source };
+        let postgres = match location {
+            StoreLocation::Sqlite(_) => None,
+            StoreLocation::Postgres(url) => Some(url.clone()),
+        };
         let (url, backend) = match location {
             StoreLocation::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -264,7 +268,8 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|source| StoreError::Migrate { location: location.to_string(), source })?;
-        Ok(Store { pool, backend, retention: options.retention, jobs_queued: Default::default() })
+        let wakeups = std::sync::Arc::new(jobs::Wakeups::new(postgres));
+        Ok(Store { pool, backend, retention: options.retention, wakeups })
     }
 
     pub fn backend(&self) -> &Backend {
@@ -284,6 +289,7 @@ impl Store {
 
     /// Closes every connection, waiting for work in flight.
     pub async fn close(&self) {
+        self.wakeups.stop();
         self.pool.close().await;
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use fleetroll_core::jobs::{JobState, LEASE_EXPIRED, TaskName};
 use fleetroll_core::time::Timestamp;
-use fleetroll_store::{CancelOutcome, Job, JobFilter, NewJob, Store, StoreOptions, Verdict};
+use fleetroll_store::{Backend, CancelOutcome, Job, JobFilter, NewJob, Store, StoreOptions, Verdict};
 use fleetroll_testdb::TestDb;
 use fleetroll_testdb::{Case, cases};
 
@@ -544,10 +544,25 @@ async fn waited_while(store: &Store, at_most: Duration, then: impl Future<Output
     waiter.await.expect("the waiter")
 }
 
+/// Takes the wake-ups still pending (on PostgreSQL the store hears its own
+/// notifications too), so that the next wake-up is a new one.
+async fn settle(store: &Store) {
+    let pause = Duration::from_millis(200);
+    for _ in 0..50 {
+        let started = Instant::now();
+        store.wait_for_queued_job(pause).await;
+        if started.elapsed() >= pause {
+            return;
+        }
+    }
+    panic!("wake-ups kept coming with nothing queued");
+}
+
 /// An idle worker waits for its poll interval or for a job queued through
 /// its store (any clone: the server and the workers of `fleetroll serve`),
-/// whichever comes first; a job queued through another handle, as another
-/// process would, is seen by asking again.
+/// whichever comes first. A job queued through another handle, as another
+/// process would, wakes it on PostgreSQL (NOTIFY) and is seen by asking
+/// again on SQLite.
 async fn queued_jobs_wake_a_waiting_worker(db: &TestDb) {
     let store = db.open(10).await;
     let long = Duration::from_secs(30);
@@ -570,11 +585,28 @@ async fn queued_jobs_wake_a_waiting_worker(db: &TestDb) {
     assert!(waited < soon, "a job queued by a clone woke the waiter after {waited:?}");
 
     let other = open_with(db, 2).await;
-    let waited = waited_while(&store, pause, async {
-        other.enqueue(&new_job("c"), at(2)).await.expect("enqueue");
-    })
-    .await;
-    assert!(waited >= pause, "another handle's job woke the waiter after {waited:?}");
+    settle(&store).await;
+    if *store.backend() == Backend::Postgres {
+        // The listener started with the first wait may still be connecting,
+        // and a notification sent before it listens is lost: queue until
+        // one wakes the waiter.
+        let clone = store.clone();
+        let waiter = tokio::spawn(async move { clone.wait_for_queued_job(long).await });
+        for second in 2..50 {
+            other.enqueue(&new_job("c"), at(second)).await.expect("enqueue");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if waiter.is_finished() {
+                break;
+            }
+        }
+        assert!(waiter.is_finished(), "five seconds of another replica's jobs did not wake the waiter");
+    } else {
+        let waited = waited_while(&store, pause, async {
+            other.enqueue(&new_job("c"), at(2)).await.expect("enqueue");
+        })
+        .await;
+        assert!(waited >= pause, "another process's job woke the waiter after {waited:?} on SQLite");
+    }
 
     // A dead worker's job queued again by recovery wakes a waiter too.
     let claimed = store.claim("worker-a", LEASE, at(10)).await.unwrap().expect("claimed");
