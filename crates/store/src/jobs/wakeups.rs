@@ -58,9 +58,7 @@ impl Wakeups {
     /// `count` jobs were queued through this store: wake as many waiters
     /// here (a PostgreSQL store also notifies the other processes, in SQL).
     pub(crate) fn queued(&self, count: usize) {
-        for _ in 0..count {
-            self.queued.notify_one();
-        }
+        wake(&self.queued, count);
     }
 
     /// Waits for a wake-up, or `at_most`. The first wait of a PostgreSQL
@@ -98,9 +96,13 @@ async fn listen_once(url: &Secret, queued: &Notify) -> Result<Infallible, sqlx::
     listener.listen(CHANNEL).await?;
     loop {
         let notification = listener.recv().await?;
-        let jobs = notification.payload().parse().unwrap_or(1).clamp(1, MAX_WAKES_PER_NOTIFICATION);
-        for _ in 0..jobs {
-            queued.notify_one();
-        }
+        wake(queued, notification.payload().parse().unwrap_or(1).clamp(1, MAX_WAKES_PER_NOTIFICATION));
+    }
+}
+
+/// One waiter per job: a waiter that claims one job leaves the rest to others.
+fn wake(queued: &Notify, jobs: usize) {
+    for _ in 0..jobs {
+        queued.notify_one();
     }
 }
