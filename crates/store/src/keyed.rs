@@ -20,7 +20,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// A host's newest observation, and its newest good one when that is older;
 /// observations are read as `O`, a [`HostObservation`] or an
 /// [`ObservedHost`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 pub struct LatestObservation<O = HostObservation> {
     pub latest: O,
     /// The newest good observation when `latest` failed; boxed, as most
@@ -64,13 +64,9 @@ impl Store {
     pub async fn latest<R: Record>(&self) -> Result<Vec<R>, StoreError> {
         let table = &R::TABLE;
         if table.latest_pointers {
-            let sql = format!(
-                "SELECT {lines} FROM {name}_latest p",
-                lines = self.dialect().lines_agg(&row_data(self.dialect(), table, "p.latest_id")),
-                name = table.name,
-            );
-            if let Some(shares) = self.read_lines(table, &sql).await? {
-                return Ok(concat(shares));
+            let line = row_data(self.dialect(), table, "p.latest_id");
+            if let Some(runs) = self.read_pointed_lines(table, &line).await? {
+                return Ok(concat(runs));
             }
         }
         let rows: Vec<(i64, R)> = self.read_rows(&newest_ids(table, false)).await?;
@@ -79,37 +75,34 @@ impl Store {
 
     /// Every host's newest observation and newest good observation.
     pub async fn latest_observations(&self) -> Result<BTreeMap<String, LatestObservation>, StoreError> {
-        self.latest_observations_as().await
+        let latest = self.latest_observations_as().await?;
+        Ok(latest.into_iter().map(|l: LatestObservation| (l.latest.host.clone(), l)).collect())
     }
 
-    /// [`Store::latest_observations`], read as `O`: an [`ObservedHost`]
-    /// decodes the observed fields once, straight from the stored text.
-    pub async fn latest_observations_as<O>(&self) -> Result<BTreeMap<String, LatestObservation<O>>, StoreError>
+    /// [`Store::latest_observations`], read as `O`, one per host in no
+    /// particular order: an [`ObservedHost`] decodes the observed fields
+    /// once, straight from the stored text, and a fleet's records are not
+    /// moved again into a map (they are large; a caller that looks hosts up
+    /// indexes them by reference).
+    pub async fn latest_observations_as<O>(&self) -> Result<Vec<LatestObservation<O>>, StoreError>
     where
         O: Record + From<HostObservation>,
     {
         let table = &HostObservation::TABLE;
         // Each line pairs a host's newest observation with its newest good
-        // one when that is another row, as the pointers name them: no
-        // pairing is left to do here.
+        // one when that is another row, as the pointers name them, in the
+        // order of `LatestObservation`'s fields: decoded, a line is one.
+        // A newest row that is good is the newest good row, so the second
+        // is null exactly when the newest is good or the host has none.
         let dialect = self.dialect();
         let older_ok = "CASE WHEN p.ok_id <> p.latest_id THEN p.ok_id END";
-        let sql = format!(
-            "SELECT {lines} FROM {name}_latest p",
-            lines = dialect.lines_agg(&format!(
-                "'[' || {} || ',' || COALESCE({}, 'null') || ']'",
-                row_data(dialect, table, "p.latest_id"),
-                row_data(dialect, table, older_ok),
-            )),
-            name = table.name,
+        let line = format!(
+            "'[' || {} || ',' || COALESCE({}, 'null') || ']'",
+            row_data(dialect, table, "p.latest_id"),
+            row_data(dialect, table, older_ok),
         );
-        if let Some(pairs) = self.read_lines::<(O, Option<Box<O>>)>(table, &sql).await? {
-            let mut hosts = Vec::with_capacity(pairs.iter().map(Vec::len).sum());
-            for (latest, older_ok) in pairs.into_iter().flatten() {
-                let older_ok = older_ok.filter(|_| !latest.is_ok());
-                hosts.push((latest.key().concat(), LatestObservation { latest, older_ok }));
-            }
-            return Ok(hosts.into_iter().collect());
+        if let Some(runs) = self.read_pointed_lines::<LatestObservation<O>>(table, &line).await? {
+            return Ok(concat(runs));
         }
         let ids = format!("{} UNION {}", newest_ids(table, false), newest_ids(table, true));
         let rows = self.read_rows_one_by_one::<HostObservation>(&ids).await?;
@@ -207,23 +200,43 @@ impl Store {
         }
     }
 
-    /// The values of `sql`, one aggregate of JSON lines (see
-    /// [`Dialect::lines_agg`]), decoded as `T` straight from the text the
-    /// `Any` driver hands over, as one value: per row, it copies every value
-    /// between threads and types, which cost more than the query itself at
-    /// 20,000 rows. In shares, each decoded on its own core; `None` when
-    /// some line does not decode as `T`.
-    async fn read_lines<T: serde::de::DeserializeOwned + Send>(
+    /// The values of `line`, a JSON text per key computed from the key's
+    /// pointer row `p`, for every key of `table`, decoded as `T`: in runs of
+    /// [`KEYS_PER_RUN`] keys, one statement each, decoded on every core
+    /// while the next runs are read. One aggregate of the whole table, read
+    /// at once, was copied whole several times on its way out of the
+    /// database, each time into fresh memory, and only then decoded; runs
+    /// reuse the memory of the runs before them. `None` when some line
+    /// does not decode as `T`. Each key's line is read in one statement, so
+    /// it is consistent; a write between runs shows in later runs' keys
+    /// only, as if those keys were read a moment later.
+    async fn read_pointed_lines<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         table: &Table,
-        sql: &str,
+        line: &str,
     ) -> Result<Option<Vec<Vec<T>>>, StoreError> {
-        // Borrowed from the row: decoding it as a `String` copies it whole.
-        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
-        let Some(text) = row.try_get::<Option<&str>, _>(0)? else {
-            return Ok(Some(Vec::new()));
+        let [key] = table.key_columns else {
+            unreachable!("a table with pointers has one key column (see `Table::latest_pointers`)")
         };
-        match decode_lines(text) {
+        let sql = format!(
+            "SELECT {lines}, max(c.{key}), count(*) FROM (SELECT p.{key}, {line} AS line FROM {name}_latest p \
+             WHERE p.{key} > {after} ORDER BY p.{key} LIMIT {KEYS_PER_RUN}) c",
+            lines = self.dialect().lines_agg("c.line"),
+            after = self.dialect().param(1),
+            name = table.name,
+        );
+        let mut decoders = Decoders::<T>::start();
+        let mut after = String::new();
+        loop {
+            let row = sqlx::query(&sql).bind(&after).fetch_one(&self.pool).await?;
+            let Some(text) = row.try_get::<Option<String>, _>(0)? else { break };
+            decoders.send(text);
+            if row.try_get::<i64, _>(2)? < KEYS_PER_RUN {
+                break;
+            }
+            after = row.try_get(1)?;
+        }
+        match decoders.finish().await {
             Ok(values) => Ok(Some(values)),
             Err(err) => {
                 tracing::debug!(table = table.name, %err, "Some rows need reading one by one");
@@ -246,48 +259,72 @@ impl Store {
     }
 }
 
-/// Decodes JSON lines, a large text on every core, each thread taking one
-/// run of whole lines: decoding a fleet's newest observations took longer
-/// than reading them. A newline is a line's end, as nothing the store
-/// writes holds one inside a value; a row from elsewhere that does makes
-/// a share fail to decode, and the caller then reads the rows one by one.
-fn decode_lines<T: serde::de::DeserializeOwned + Send>(text: &str) -> Result<Vec<Vec<T>>, serde_json::Error> {
-    /// Below this a thread costs more than it saves.
-    const SMALLEST_SHARE: usize = 1 << 20;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    decode_in_shares(text, (text.len() / SMALLEST_SHARE).clamp(1, threads))
+/// Keys per statement of a pointer read: runs small enough that the
+/// memory of one is reused by the next, large enough that statements'
+/// own costs stay small.
+const KEYS_PER_RUN: i64 = 512;
+
+/// Threads, one per core, decoding runs of JSON lines as they are read;
+/// each run's values keep the run's place.
+struct Decoders<T> {
+    runs: std::sync::mpsc::Sender<(usize, String)>,
+    sent: usize,
+    threads: Vec<tokio::task::JoinHandle<Result<PlacedRuns<T>, serde_json::Error>>>,
 }
 
-fn decode_in_shares<T: serde::de::DeserializeOwned + Send>(
-    text: &str,
-    shares: usize,
-) -> Result<Vec<Vec<T>>, serde_json::Error> {
-    fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, serde_json::Error> {
-        // Sized up front: records are large, and a growing vector's copies
-        // cost more than counting the lines.
-        let mut values = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
-        for value in serde_json::Deserializer::from_str(text).into_iter() {
-            values.push(value?);
+/// Decoded runs, each with its place among the runs read.
+type PlacedRuns<T> = Vec<(usize, Vec<T>)>;
+
+impl<T: serde::de::DeserializeOwned + Send + 'static> Decoders<T> {
+    fn start() -> Decoders<T> {
+        let (runs, queue) = std::sync::mpsc::channel::<(usize, String)>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = (0..cores)
+            .map(|_| {
+                let queue = queue.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut decoded = Vec::new();
+                    // The lock is held only to take a run; a closed queue ends the thread.
+                    while let Ok((place, text)) = { queue.lock().expect("decoder queue").recv() } {
+                        decoded.push((place, decode_lines(&text)?));
+                    }
+                    Ok(decoded)
+                })
+            })
+            .collect();
+        Decoders { runs, sent: 0, threads }
+    }
+
+    fn send(&mut self, text: String) {
+        // A decoder that stopped on an error has its error to report.
+        let _ = self.runs.send((self.sent, text));
+        self.sent += 1;
+    }
+
+    /// Every run's values, in the order the runs were sent.
+    async fn finish(self) -> Result<Vec<Vec<T>>, serde_json::Error> {
+        drop(self.runs);
+        let mut decoded = Vec::with_capacity(self.sent);
+        for thread in self.threads {
+            decoded.extend(thread.await.unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?);
         }
-        Ok(values)
+        decoded.sort_unstable_by_key(|(place, _)| *place);
+        Ok(decoded.into_iter().map(|(_, values)| values).collect())
     }
-    if shares <= 1 {
-        return Ok(vec![decode(text)?]);
+}
+
+/// Decodes JSON lines. A newline is a line's end, as nothing the store
+/// writes holds one inside a value; a row from elsewhere that does fails to
+/// decode, and the caller then reads the rows one by one.
+fn decode_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, serde_json::Error> {
+    // Sized up front: records are large, and a growing vector's copies
+    // cost more than counting the lines.
+    let mut values = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
+    for value in serde_json::Deserializer::from_str(text).into_iter() {
+        values.push(value?);
     }
-    let mut parts = Vec::with_capacity(shares);
-    let mut start = 0;
-    for share in 1..shares {
-        let target = (text.len() * share / shares).max(start);
-        let newline = text.as_bytes()[target..].iter().position(|&b| b == b'\n');
-        let Some(end) = newline.map(|at| target + at) else { break };
-        parts.push(&text[start..end]);
-        start = end + 1;
-    }
-    parts.push(&text[start..]);
-    std::thread::scope(|scope| {
-        let decoding: Vec<_> = parts.iter().map(|part| scope.spawn(|| decode::<T>(part))).collect();
-        decoding.into_iter().map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
+    Ok(values)
 }
 
 /// The `data` of the row of `table` whose id is `id`, as text: a lookup
@@ -314,10 +351,10 @@ fn concat<T>(shares: Vec<Vec<T>>) -> Vec<T> {
 /// Each host's newest observation and, when that one failed, its newest
 /// good one, from at most two rows per host in any order; among equal
 /// times the higher id is the newer, as the store orders them.
-fn pair_newest<O: Record>(rows: Vec<(i64, O)>) -> BTreeMap<String, LatestObservation<O>> {
-    // Decided on positions first, then each record moves once, into a map
-    // built from sorted keys: records are large, and moving them through a
-    // growing map cost more than decoding them.
+fn pair_newest<O: Record>(rows: Vec<(i64, O)>) -> Vec<LatestObservation<O>> {
+    // Decided on positions first, then each record moves once: records
+    // are large, and moving them through a growing map cost more than
+    // decoding them.
     let mut chosen: HashMap<String, (usize, Option<usize>)> = HashMap::new();
     for (i, (id, obs)) in rows.iter().enumerate() {
         match chosen.entry(obs.key().concat()) {
@@ -338,16 +375,14 @@ fn pair_newest<O: Record>(rows: Vec<(i64, O)>) -> BTreeMap<String, LatestObserva
             }
         }
     }
-    let mut chosen: Vec<(String, (usize, Option<usize>))> = chosen.into_iter().collect();
-    chosen.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut slots: Vec<Option<O>> = rows.into_iter().map(|(_, obs)| Some(obs)).collect();
     let mut take = |i: usize| slots[i].take().expect("each row is chosen once");
     chosen
-        .into_iter()
-        .map(|(host, (latest, older_ok))| {
+        .into_values()
+        .map(|(latest, older_ok)| {
             let latest = take(latest);
             let older_ok = older_ok.map(&mut take).filter(|_| !latest.is_ok()).map(Box::new);
-            (host, LatestObservation { latest, older_ok })
+            LatestObservation { latest, older_ok }
         })
         .collect()
 }
@@ -566,21 +601,16 @@ fn decode<R: Record>(table: &'static Table, row: &AnyRow) -> Result<R, StoreErro
 
 #[cfg(test)]
 mod tests {
-    use super::decode_in_shares;
+    use super::decode_lines;
 
-    /// However the text is cut, every line is decoded once, in order, and
-    /// a cut never falls inside a character.
+    /// Every line is decoded once, in order, whatever its characters.
     #[test]
-    fn shares_decode_every_line_in_order() {
+    fn lines_decode_in_order() {
         let lines: Vec<String> = (0..500).map(|i| format!("[{i},\"{}\"]", "é".repeat(i % 7))).collect();
-        let text = lines.join("\n");
-        let whole: Vec<(u32, String)> = decode_in_shares(&text, 1).unwrap().concat();
-        assert_eq!(whole.len(), 500);
-        for shares in [2, 3, 7, 499, 500, 501, 2000] {
-            let parts: Vec<Vec<(u32, String)>> = decode_in_shares(&text, shares).unwrap();
-            assert!(parts.len() <= shares);
-            assert_eq!(parts.concat(), whole, "{shares} shares");
-        }
-        assert!(decode_in_shares::<(u32, String)>("", 4).unwrap().concat().is_empty());
+        let values: Vec<(u32, String)> = decode_lines(&lines.join("\n")).unwrap();
+        assert_eq!(values.len(), 500);
+        assert!(values.iter().enumerate().all(|(i, (n, text))| *n as usize == i && text.chars().count() == i % 7));
+        assert!(decode_lines::<(u32, String)>("").unwrap().is_empty());
+        assert!(decode_lines::<(u32, String)>("[1,\"a\"]\n[2,").is_err());
     }
 }

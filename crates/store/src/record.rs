@@ -23,7 +23,7 @@ pub struct Table {
 
 /// A record kept in a keyed table; the whole record is stored as JSON beside
 /// its key columns.
-pub trait Record: Serialize + DeserializeOwned + Send + Sync {
+pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     const TABLE: Table;
     /// The key's values, in the order of `TABLE.key_columns`.
     fn key(&self) -> Vec<&str>;

@@ -5,11 +5,13 @@
 //! Cases come from the MVP's `test_db.py` (retention, last known good, per-key
 //! independence, latest reads) and from our own guarantees (the audit chain).
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, TimeZone, Utc};
 use fleetroll_core::audit::{AuditEntry, ChainBreak};
 use fleetroll_core::records::{BranchRef, HostObservation, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::time::Timestamp;
-use fleetroll_store::StoreError;
+use fleetroll_store::{LatestObservation, StoreError};
 use fleetroll_testdb::TestDb;
 use fleetroll_testdb::{Case, cases};
 use serde_json::json;
@@ -32,6 +34,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         latest_observations_pairs_latest_with_last_good,
         observed_hosts_read_typed_and_keep_misfit_records,
         large_batches_cross_statement_chunks,
+        newest_reads_every_key_across_runs,
         worker_records_round_trip,
         branch_refs_keyed_by_owner_repo_branch,
         windows_pools_keep_retention,
@@ -193,7 +196,13 @@ async fn observed_hosts_read_typed_and_keep_misfit_records(db: &TestDb) {
         ..observation("m.example", 3, true)
     };
     store.put(&[typed("a.example", 1, true), typed("a.example", 2, false), misfit]).await.unwrap();
-    let latest = store.latest_observations_as::<ObservedHost>().await.unwrap();
+    let latest: BTreeMap<String, _> = store
+        .latest_observations_as::<ObservedHost>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.latest.host.clone(), l))
+        .collect();
     assert_eq!(latest.keys().collect::<Vec<_>>(), ["a.example", "m.example"]);
     let a = &latest["a.example"];
     assert_eq!((a.latest.ts, a.latest.ok), (at(2), false));
@@ -215,6 +224,63 @@ async fn large_batches_cross_statement_chunks(db: &TestDb) {
     assert!(latest.values().all(|l| minutes(std::slice::from_ref(&l.latest)) == [2]));
     let counts = store.row_counts().await.unwrap();
     assert_eq!(counts.iter().find(|(t, _)| *t == "host_observations").unwrap().1, 1_234 * 2);
+}
+
+/// The newest rows are read in runs of keys: every key is read once,
+/// whether the keys fill the last run exactly or not, whatever the names
+/// sort like, with each host's newest good observation beside a failure.
+async fn newest_reads_every_key_across_runs(db: &TestDb) {
+    let store = db.open(3).await;
+    let mut every_host = std::collections::BTreeSet::new();
+    for count in [1_024, 1_027] {
+        let hosts: Vec<String> = (0..count)
+            .map(|i| match i % 4 {
+                0 => format!("T-Linux-{i}.example"),
+                1 => format!("t-linux-{i}.example"),
+                2 => format!("_{i}.example"),
+                _ => format!("{i}.example"),
+            })
+            .collect();
+        let good: Vec<_> = hosts.iter().map(|h| observation(h, count, true)).collect();
+        let failed: Vec<_> = hosts.iter().step_by(7).map(|h| observation(h, count + 1, false)).collect();
+        store.put(&good).await.unwrap();
+        store.put(&failed).await.unwrap();
+        let workers: Vec<_> =
+            hosts.iter().map(|h| TcWorker::new(h, h, "releng-hardware", "gecko-t-linux", at(count))).collect();
+        store.put(&workers).await.unwrap();
+        every_host.extend(hosts.iter().cloned());
+
+        let each: Vec<LatestObservation> = store.latest_observations_as().await.unwrap();
+        assert_eq!(each.len(), every_host.len(), "one line per host");
+        let latest = store.latest_observations().await.unwrap();
+        let read: BTreeMap<&str, (i64, Option<i64>)> = latest
+            .iter()
+            .filter(|(host, _)| hosts.contains(host))
+            .map(|(host, l)| {
+                (
+                    host.as_str(),
+                    (
+                        minutes(std::slice::from_ref(&l.latest))[0],
+                        l.last_ok().map(|ok| minutes(std::slice::from_ref(ok))[0]),
+                    ),
+                )
+            })
+            .collect();
+        let expected: BTreeMap<&str, (i64, Option<i64>)> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), if i % 7 == 0 { (count + 1, Some(count)) } else { (count, Some(count)) }))
+            .collect();
+        assert_eq!(read, expected, "{count} hosts");
+        let workers = store.latest::<TcWorker>().await.unwrap();
+        assert_eq!(workers.len(), every_host.len(), "one worker per host");
+        let mut read: Vec<&str> =
+            workers.iter().map(|w| w.host.as_str()).filter(|h| hosts.iter().any(|x| x == h)).collect();
+        read.sort_unstable();
+        let mut expected: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        expected.sort_unstable();
+        assert_eq!(read, expected, "{count} workers");
+    }
 }
 
 async fn worker_records_round_trip(db: &TestDb) {
