@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::gather::{Failure, Observed};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, serde_rfc3339};
 
 /// What one audit of one host saw.
 ///
@@ -17,6 +17,7 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostObservation {
     pub host: String,
+    #[serde(deserialize_with = "serde_rfc3339::required")]
     pub ts: Timestamp,
     pub ok: bool,
     /// What the audit observed: [`crate::gather::Observed`] as JSON, kept as
@@ -41,6 +42,7 @@ pub struct HostObservation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservedHost {
     pub host: String,
+    #[serde(deserialize_with = "serde_rfc3339::required")]
     pub ts: Timestamp,
     pub ok: bool,
     #[serde(default)]
@@ -68,6 +70,7 @@ impl From<HostObservation> for ObservedHost {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TcWorker {
     pub host: String,
+    #[serde(deserialize_with = "serde_rfc3339::required")]
     pub ts: Timestamp,
     pub worker_id: String,
     /// The worker's group (its datacenter); with the id, its identity in
@@ -77,19 +80,19 @@ pub struct TcWorker {
     pub provisioner: String,
     pub worker_type: String,
     /// When the worker first claimed a task.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_rfc3339::optional")]
     pub first_claim: Option<Timestamp>,
     #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_rfc3339::optional")]
     pub last_date_active: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_rfc3339::optional")]
     pub task_started: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_rfc3339::optional")]
     pub task_resolved: Option<Timestamp>,
     #[serde(default)]
     pub task_state: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "serde_rfc3339::optional")]
     pub quarantine_until: Option<Timestamp>,
 }
 
@@ -127,6 +130,7 @@ pub struct BranchRef {
     pub owner: String,
     pub repo: String,
     pub branch: String,
+    #[serde(deserialize_with = "serde_rfc3339::required")]
     pub ts: Timestamp,
     pub sha: String,
 }
@@ -135,6 +139,7 @@ pub struct BranchRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowsPool {
     pub pool_name: String,
+    #[serde(deserialize_with = "serde_rfc3339::required")]
     pub ts: Timestamp,
     pub hash: String,
 }
