@@ -11,7 +11,7 @@ mod view;
 
 use std::io::IsTerminal as _;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -32,13 +32,13 @@ pub async fn run(settings: &Settings, args: &MonitorArgs) -> anyhow::Result<Exit
     let text = query_text(args)?;
     let query = query::parse(&text).with_context(|| format!("invalid filter {text:?}"))?;
     let sort = sort_keys(&args.sort, &query)?;
-    let (hosts, _) = crate::host_args::single(&args.target)?;
     if !args.once && std::io::stdout().is_terminal() {
+        let (hosts, _) = crate::host_args::single(&args.target)?;
         return live(settings, args, &hosts, (text, query)).await;
     }
     // Taken before the first read, so nothing stored in between is missed.
     let cursor = if args.once { None } else { Some(newest_observation_id(settings).await?) };
-    let mut rows = load_rows(settings, &hosts, rows::needs_filter_only(&query, &sort)).await?;
+    let (hosts, mut rows) = load_rows(settings, &args.target, rows::needs_filter_only(&query, &sort)).await?;
     rows.retain(|row| query.matches(row));
     query::sort_rows(&mut rows, &sort);
     if args.hostname_only {
@@ -164,11 +164,30 @@ fn sort_keys(spec: &str, query: &Query) -> anyhow::Result<Vec<SortKey>> {
     query::parse_sort_spec(spec).with_context(|| format!("invalid --sort {spec:?}"))
 }
 
-async fn load_rows(settings: &Settings, hosts: &[String], filter_only: bool) -> anyhow::Result<Vec<Row>> {
+/// The --once rows (and the rows a follower starts from). The host list
+/// is read on a thread of its own while the store is: neither needs the
+/// other, and a fleet's list takes a while to check.
+async fn load_rows(settings: &Settings, target: &str, filter_only: bool) -> anyhow::Result<(Vec<String>, Vec<Row>)> {
+    let listed = tokio::task::spawn_blocking({
+        let target = target.to_owned();
+        move || crate::host_args::single(&target)
+    });
     let store = open_store(settings).await?;
-    let snapshot = read_snapshot(settings, &store, hosts, filter_only).await;
+    let records = read_records(&store).await;
     store.close().await;
-    Ok(snapshot?.rows)
+    // A bad list is reported before a failed read, as when it was read first.
+    let (hosts, _) = listed.await??;
+    let snapshot = build_snapshot(settings, records?, &hosts, filter_only);
+    Ok((hosts, snapshot.rows))
+}
+
+/// What a snapshot is built from: the fleet's newest records.
+struct Records {
+    latest: Vec<LatestObservation<ObservedHost>>,
+    workers: Vec<TcWorker>,
+    refs: BTreeMap<fleetroll_core::pools::RefKey, String>,
+    pools: BTreeMap<String, String>,
+    notes: BTreeMap<String, Vec<fleetroll_core::notes::NoteRecord>>,
 }
 
 /// Every listed host's row, as of now, and the newest observation's time;
@@ -179,6 +198,11 @@ async fn read_snapshot(
     hosts: &[String],
     filter_only: bool,
 ) -> anyhow::Result<app::Snapshot> {
+    let records = read_records(store).await?;
+    Ok(build_snapshot(settings, records, hosts, filter_only))
+}
+
+async fn read_records(store: &Store) -> anyhow::Result<Records> {
     let started = std::time::Instant::now();
     // The two large reads decode on their own tasks, so on a machine with
     // more than one core neither waits for the other.
@@ -195,28 +219,48 @@ async fn read_snapshot(
     let (refs, pools) = (rows::ref_map(&refs), rows::pool_hashes(&pools));
     let latest = latest.await??;
     let observations_read = started.elapsed();
-    let mut all_workers = workers.await??;
+    let mut workers = workers.await??;
     // TC_ACT: the newer of the worker API's last activity and Pulse's.
-    fleetroll_core::liveness::merge_sightings(&mut all_workers, &sightings);
-    let store_read = started.elapsed();
-    let overrides =
-        override_infos(settings, latest.values().map(|l| &l.latest).chain(latest.values().filter_map(|l| l.last_ok())));
+    fleetroll_core::liveness::merge_sightings(&mut workers, &sightings);
+    tracing::debug!(
+        hosts = latest.len(),
+        observations_ms = observations_read.as_millis(),
+        store_ms = started.elapsed().as_millis(),
+        "Read the monitor's records"
+    );
+    Ok(Records { latest, workers, refs, pools, notes })
+}
+
+fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filter_only: bool) -> app::Snapshot {
+    let started = std::time::Instant::now();
+    let Records { latest, workers: all_workers, refs, pools, notes } = &records;
+    // The worker index is built beside the rest: each takes a while at
+    // fleet scale, and neither needs the other.
+    let (workers, observed, overrides) = std::thread::scope(|scope| {
+        let workers = scope.spawn(|| rows::WorkerIndex::new(all_workers));
+        // By reference: a fleet's records are large, and moving them into
+        // a map cost more than looking them up.
+        let observed: HashMap<&str, &LatestObservation<ObservedHost>> =
+            latest.iter().map(|l| (l.latest.host.as_str(), l)).collect();
+        let overrides =
+            override_infos(settings, latest.iter().map(|l| &l.latest).chain(latest.iter().filter_map(|l| l.last_ok())));
+        (workers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), observed, overrides)
+    });
     let vault_names = BTreeMap::new();
     let now = Utc::now();
     let ctx = Context {
         now,
-        refs: &refs,
-        windows_pools: &pools,
+        refs,
+        windows_pools: pools,
         overrides: &overrides,
         vault_names: &vault_names,
         fqdn_suffix: None,
         filter_only,
     };
-    let workers = rows::WorkerIndex::new(&all_workers);
     let data: Vec<HostData<'_>> = hosts
         .iter()
         .map(|host| {
-            let observations = latest.get(host);
+            let observations = observed.get(host.as_str()).copied();
             HostData {
                 host,
                 latest: observations.map(|l| &l.latest),
@@ -229,38 +273,36 @@ async fn read_snapshot(
     let newest = data.iter().filter_map(|host| host.latest).map(|l| l.ts).max();
     let newest_ok = data.iter().filter_map(|host| host.last_ok).map(|ok| ok.ts).max();
     let rows = build_rows_in_parallel(&data, &ctx);
-    drop((data, workers));
+    drop((data, workers, observed));
     // What the rows were built from is a fleet's records, hundreds of
     // thousands of allocations: given back on a thread of their own while
     // the rows are sorted and shown, rather than before.
-    std::thread::spawn(move || drop((latest, all_workers)));
-    tracing::debug!(
-        hosts = hosts.len(),
-        observations_ms = observations_read.as_millis(),
-        store_ms = store_read.as_millis(),
-        total_ms = started.elapsed().as_millis(),
-        "Read the monitor's rows"
-    );
-    Ok(app::Snapshot { rows, newest, newest_ok, now })
+    std::thread::spawn(move || drop(records));
+    tracing::debug!(hosts = hosts.len(), rows_ms = started.elapsed().as_millis(), "Built the monitor's rows");
+    app::Snapshot { rows, newest, newest_ok, now }
 }
 
 /// Rows are independent of each other, so a large fleet's are built on
-/// every core, each thread filling one contiguous share of the slots. The
-/// slots become the rows in place (an `Option<Row>` is the size of a
-/// `Row`), so the rows are never held twice.
+/// every core. Threads take shares of the slots as they finish the last,
+/// so one slower share (hosts whose rows cost more, or a busy core) does
+/// not hold up the rest. The slots become the rows in place (an
+/// `Option<Row>` is the size of a `Row`), so the rows are never held twice.
 fn build_rows_in_parallel(data: &[HostData<'_>], ctx: &Context<'_>) -> Vec<Row> {
-    const SMALLEST_SHARE: usize = 1_000;
+    const SHARE: usize = 500;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let share = data.len().div_ceil(threads).max(SMALLEST_SHARE);
-    if data.len() <= share {
+    if threads == 1 || data.len() <= 2 * SHARE {
         return rows::build_rows(data, ctx);
     }
     let mut slots: Vec<Option<Row>> = std::iter::repeat_with(|| None).take(data.len()).collect();
+    let shares = std::sync::Mutex::new(data.chunks(SHARE).zip(slots.chunks_mut(SHARE)));
+    let next_share = || shares.lock().expect("row shares").next();
     std::thread::scope(|scope| {
-        for (part, out) in data.chunks(share).zip(slots.chunks_mut(share)) {
-            scope.spawn(move || {
-                for (host, slot) in part.iter().zip(out) {
-                    *slot = Some(rows::build_row(host, ctx));
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some((part, out)) = next_share() {
+                    for (host, slot) in part.iter().zip(out) {
+                        *slot = Some(rows::build_row(host, ctx));
+                    }
                 }
             });
         }
