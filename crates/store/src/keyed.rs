@@ -28,6 +28,36 @@ pub struct LatestObservation<O = HostObservation> {
     older_ok: Option<Box<O>>,
 }
 
+/// Records as the store read them, in runs (see
+/// [`Store::latest_observations_as`]): a fleet's records are large, and
+/// gathering the runs into one vector copied all of them once more, into
+/// fresh memory.
+#[derive(Debug)]
+pub struct Runs<T>(Vec<Vec<T>>);
+
+impl<T> Runs<T> {
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().flatten()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Vec::is_empty)
+    }
+}
+
+impl<T> IntoIterator for Runs<T> {
+    type Item = T;
+    type IntoIter = std::iter::Flatten<std::vec::IntoIter<Vec<T>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter().flatten()
+    }
+}
+
 impl<O: Record> LatestObservation<O> {
     /// The newest observation with `ok` (`latest` itself when it is ok);
     /// `None` when the host has none.
@@ -82,9 +112,9 @@ impl Store {
     /// [`Store::latest_observations`], read as `O`, one per host in no
     /// particular order: an [`ObservedHost`] decodes the observed fields
     /// once, straight from the stored text, and a fleet's records are not
-    /// moved again into a map (they are large; a caller that looks hosts up
-    /// indexes them by reference).
-    pub async fn latest_observations_as<O>(&self) -> Result<Vec<LatestObservation<O>>, StoreError>
+    /// moved again, into one vector or a map (they are large; a caller that
+    /// looks hosts up indexes them by reference).
+    pub async fn latest_observations_as<O>(&self) -> Result<Runs<LatestObservation<O>>, StoreError>
     where
         O: Record + From<HostObservation>,
     {
@@ -102,11 +132,11 @@ impl Store {
             row_data(dialect, table, older_ok),
         );
         if let Some(runs) = self.read_pointed_lines::<LatestObservation<O>>(table, &line).await? {
-            return Ok(concat(runs));
+            return Ok(Runs(runs));
         }
         let ids = format!("{} UNION {}", newest_ids(table, false), newest_ids(table, true));
         let rows = self.read_rows_one_by_one::<HostObservation>(&ids).await?;
-        Ok(pair_newest(rows.into_iter().map(|(id, obs)| (id, O::from(obs))).collect()))
+        Ok(Runs(vec![pair_newest(rows.into_iter().map(|(id, obs)| (id, O::from(obs))).collect())]))
     }
 
     /// Observations stored after the one numbered `after_id` (0: from the

@@ -40,7 +40,7 @@ use sqlx::{AnyPool, Executor};
 pub use clients::{ApiClient, ClientError, NewClient};
 pub use error::StoreError;
 pub use jobs::{CancelOutcome, DEFAULT_JOB_LIST_LIMIT, Job, JobFilter, JobLogLine, NewJob, Verdict};
-pub use keyed::LatestObservation;
+pub use keyed::{LatestObservation, Runs};
 pub use liveness::RUN_HISTORY_DAYS;
 pub use maintain::{MaintainReport, MaintainStep};
 pub use record::{Record, TABLES, Table};

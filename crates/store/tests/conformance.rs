@@ -11,7 +11,7 @@ use chrono::{Duration, TimeZone, Utc};
 use fleetroll_core::audit::{AuditEntry, ChainBreak};
 use fleetroll_core::records::{BranchRef, HostObservation, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::time::Timestamp;
-use fleetroll_store::{LatestObservation, StoreError};
+use fleetroll_store::StoreError;
 use fleetroll_testdb::TestDb;
 use fleetroll_testdb::{Case, cases};
 use serde_json::json;
@@ -250,7 +250,7 @@ async fn newest_reads_every_key_across_runs(db: &TestDb) {
         store.put(&workers).await.unwrap();
         every_host.extend(hosts.iter().cloned());
 
-        let each: Vec<LatestObservation> = store.latest_observations_as().await.unwrap();
+        let each = store.latest_observations_as::<HostObservation>().await.unwrap();
         assert_eq!(each.len(), every_host.len(), "one line per host");
         let latest = store.latest_observations().await.unwrap();
         let read: BTreeMap<&str, (i64, Option<i64>)> = latest
