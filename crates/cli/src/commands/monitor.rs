@@ -21,8 +21,9 @@ use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
 use fleetroll_core::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
 use fleetroll_core::rows::{self, COLUMNS, Context, HostData, Row};
+use fleetroll_core::time::Timestamp;
 use fleetroll_store::content::ContentStore;
-use fleetroll_store::{LatestObservation, Store};
+use fleetroll_store::{LatestObservation, Runs, Store};
 
 use crate::cli::MonitorArgs;
 use crate::output::print_json;
@@ -183,7 +184,7 @@ async fn load_rows(settings: &Settings, target: &str, filter_only: bool) -> anyh
 
 /// What a snapshot is built from: the fleet's newest records.
 struct Records {
-    latest: Vec<LatestObservation<ObservedHost>>,
+    latest: Runs<LatestObservation<ObservedHost>>,
     workers: Vec<TcWorker>,
     refs: BTreeMap<fleetroll_core::pools::RefKey, String>,
     pools: BTreeMap<String, String>,
@@ -257,57 +258,99 @@ fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filte
         fqdn_suffix: None,
         filter_only,
     };
-    let data: Vec<HostData<'_>> = hosts
-        .iter()
-        .map(|host| {
-            let observations = observed.get(host.as_str()).copied();
-            HostData {
-                host,
-                latest: observations.map(|l| &l.latest),
-                last_ok: observations.and_then(LatestObservation::last_ok),
-                worker: workers.get(host),
-                notes: notes.get(host).map_or(&[], Vec::as_slice),
-            }
-        })
-        .collect();
-    let newest = data.iter().filter_map(|host| host.latest).map(|l| l.ts).max();
-    let newest_ok = data.iter().filter_map(|host| host.last_ok).map(|ok| ok.ts).max();
-    let rows = build_rows_in_parallel(&data, &ctx);
-    drop((data, workers, observed));
+    let lookups = Lookups { observed, workers, notes };
+    let (rows, newest) = build_rows_in_parallel(hosts, &lookups, &ctx);
+    drop(lookups);
     // What the rows were built from is a fleet's records, hundreds of
     // thousands of allocations: given back on a thread of their own while
     // the rows are sorted and shown, rather than before.
     std::thread::spawn(move || drop(records));
     tracing::debug!(hosts = hosts.len(), rows_ms = started.elapsed().as_millis(), "Built the monitor's rows");
-    app::Snapshot { rows, newest, newest_ok, now }
+    app::Snapshot { rows, newest: newest.latest, newest_ok: newest.ok, now }
+}
+
+/// Each host's records, found by name.
+struct Lookups<'a> {
+    observed: HashMap<&'a str, &'a LatestObservation<ObservedHost>>,
+    workers: rows::WorkerIndex<'a>,
+    notes: &'a BTreeMap<String, Vec<fleetroll_core::notes::NoteRecord>>,
+}
+
+impl<'a> Lookups<'a> {
+    fn host_data(&self, host: &'a String) -> HostData<'a> {
+        let observations = self.observed.get(host.as_str()).copied();
+        HostData {
+            host,
+            latest: observations.map(|l| &l.latest),
+            last_ok: observations.and_then(LatestObservation::last_ok),
+            worker: self.workers.get(host),
+            notes: self.notes.get(host).map_or(&[], Vec::as_slice),
+        }
+    }
+}
+
+/// The newest observation's time, and the newest good one's, among the
+/// rows' hosts.
+#[derive(Clone, Copy, Default)]
+struct Newest {
+    latest: Option<Timestamp>,
+    ok: Option<Timestamp>,
+}
+
+impl Newest {
+    fn add(&mut self, host: &HostData<'_>) {
+        self.latest = self.latest.max(host.latest.map(|l| l.ts));
+        self.ok = self.ok.max(host.last_ok.map(|ok| ok.ts));
+    }
+
+    fn merge(self, other: Newest) -> Newest {
+        Newest { latest: self.latest.max(other.latest), ok: self.ok.max(other.ok) }
+    }
 }
 
 /// Rows are independent of each other, so a large fleet's are built on
-/// every core. Threads take shares of the slots as they finish the last,
-/// so one slower share (hosts whose rows cost more, or a busy core) does
-/// not hold up the rest. The slots become the rows in place (an
-/// `Option<Row>` is the size of a `Row`), so the rows are never held twice.
-fn build_rows_in_parallel(data: &[HostData<'_>], ctx: &Context<'_>) -> Vec<Row> {
+/// every core, each thread also looking its hosts' records up. Threads take
+/// shares of the slots as they finish the last, so one slower share (hosts
+/// whose rows cost more, or a busy core) does not hold up the rest. The
+/// slots become the rows in place (an `Option<Row>` is the size of a
+/// `Row`), so the rows are never held twice.
+fn build_rows_in_parallel<'a>(hosts: &'a [String], lookups: &Lookups<'a>, ctx: &Context<'_>) -> (Vec<Row>, Newest) {
     const SHARE: usize = 500;
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if threads == 1 || data.len() <= 2 * SHARE {
-        return rows::build_rows(data, ctx);
-    }
-    let mut slots: Vec<Option<Row>> = std::iter::repeat_with(|| None).take(data.len()).collect();
-    let shares = std::sync::Mutex::new(data.chunks(SHARE).zip(slots.chunks_mut(SHARE)));
-    let next_share = || shares.lock().expect("row shares").next();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while let Some((part, out)) = next_share() {
-                    for (host, slot) in part.iter().zip(out) {
-                        *slot = Some(rows::build_row(host, ctx));
-                    }
-                }
-            });
+    let mut slots: Vec<Option<Row>> = std::iter::repeat_with(|| None).take(hosts.len()).collect();
+    let build_share = |part: &'a [String], out: &mut [Option<Row>]| {
+        let mut newest = Newest::default();
+        for (host, slot) in part.iter().zip(out) {
+            let data = lookups.host_data(host);
+            newest.add(&data);
+            *slot = Some(rows::build_row(&data, ctx));
         }
-    });
-    slots.into_iter().map(|row| row.expect("every slot is filled")).collect()
+        newest
+    };
+    let newest = if threads == 1 || hosts.len() <= 2 * SHARE {
+        build_share(hosts, &mut slots)
+    } else {
+        let shares = std::sync::Mutex::new(hosts.chunks(SHARE).zip(slots.chunks_mut(SHARE)));
+        let next_share = || shares.lock().expect("row shares").next();
+        std::thread::scope(|scope| {
+            let builders: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut newest = Newest::default();
+                        while let Some((part, out)) = next_share() {
+                            newest = newest.merge(build_share(part, out));
+                        }
+                        newest
+                    })
+                })
+                .collect();
+            builders
+                .into_iter()
+                .map(|builder| builder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .fold(Newest::default(), Newest::merge)
+        })
+    };
+    (slots.into_iter().map(|row| row.expect("every slot is filled")).collect(), newest)
 }
 
 /// The stored override files the observations name, read once each.
