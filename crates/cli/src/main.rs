@@ -20,6 +20,14 @@ use clap::Parser;
 
 use crate::cli::Cli;
 
+/// mimalloc rather than the system allocator: reading a fleet allocates
+/// hundreds of thousands of small strings on every core, and glibc's
+/// per-thread arenas grew page by page (thousands of `mprotect` calls and
+/// their page faults per `host-monitor --once`). Measured in
+/// `docs/benchmarks.md`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let cli = Cli::parse();
