@@ -633,6 +633,14 @@ fn decode<R: Record>(table: &'static Table, row: &AnyRow) -> Result<R, StoreErro
 mod tests {
     use super::decode_lines;
 
+    /// The pointer read pages on the key: one column (`read_pointed_lines`).
+    #[test]
+    fn tables_with_pointers_have_one_key_column() {
+        for table in crate::record::TABLES {
+            assert!(!table.latest_pointers || table.key_columns.len() == 1, "{}", table.name);
+        }
+    }
+
     /// Every line is decoded once, in order, whatever its characters.
     #[test]
     fn lines_decode_in_order() {

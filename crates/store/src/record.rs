@@ -17,7 +17,9 @@ pub struct Table {
     pub keeps_last_ok: bool,
     /// Whether `<name>_latest` points at each key's newest row (and, with
     /// `keeps_last_ok`, its newest good row), moved by every write; tables
-    /// that keep the last good row must have it, as pruning reads it.
+    /// that keep the last good row must have it, as pruning reads it. A
+    /// table with pointers has one key column: newest rows are read in runs
+    /// paged on it.
     pub latest_pointers: bool,
 }
 
