@@ -245,7 +245,7 @@ fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filte
             latest.iter().map(|l| (l.latest.host.as_str(), l)).collect();
         let overrides =
             override_infos(settings, latest.iter().map(|l| &l.latest).chain(latest.iter().filter_map(|l| l.last_ok())));
-        (workers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), observed, overrides)
+        (joined(workers), observed, overrides)
     });
     let vault_names = BTreeMap::new();
     let now = Utc::now();
@@ -344,13 +344,15 @@ fn build_rows_in_parallel<'a>(hosts: &'a [String], lookups: &Lookups<'a>, ctx: &
                     })
                 })
                 .collect();
-            builders
-                .into_iter()
-                .map(|builder| builder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .fold(Newest::default(), Newest::merge)
+            builders.into_iter().map(joined).fold(Newest::default(), Newest::merge)
         })
     };
     (slots.into_iter().map(|row| row.expect("every slot is filled")).collect(), newest)
+}
+
+/// A scoped thread's result; its panic, if it panicked, goes on here.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The stored override files the observations name, read once each.
