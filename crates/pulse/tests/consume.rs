@@ -13,7 +13,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fleetroll_core::config::{Secret, StoreLocation};
@@ -27,7 +27,7 @@ use lapin::types::FieldTable;
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 use support::{TaskMessage, TestBroker};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 type CaseFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
@@ -167,6 +167,12 @@ struct StoreSink {
     store: Store,
     /// Batches to refuse before accepting any.
     failures_left: Arc<AtomicUsize>,
+    /// Events to store before holding every further batch until the test
+    /// lets go: a consumer stopped then is stopped mid-stream, however
+    /// fast the machine.
+    hold_after: u64,
+    delivered: Arc<AtomicU64>,
+    released: watch::Receiver<bool>,
 }
 
 impl Sink for StoreSink {
@@ -175,7 +181,12 @@ impl Sink for StoreSink {
         if refuse {
             return Err("the store is down (test)".to_owned());
         }
-        self.store.ingest(&effects(&events), chrono::Utc::now()).await.map_err(|err| err.to_string())
+        if self.delivered.load(Ordering::SeqCst) >= self.hold_after {
+            let _ = self.released.clone().wait_for(|released| *released).await;
+        }
+        self.store.ingest(&effects(&events), chrono::Utc::now()).await.map_err(|err| err.to_string())?;
+        self.delivered.fetch_add(events.len() as u64, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -183,18 +194,37 @@ impl Sink for StoreSink {
 struct Running {
     counters: Arc<IngestCounters>,
     stop: oneshot::Sender<()>,
+    release: watch::Sender<bool>,
     task: JoinHandle<Result<(), PulseError>>,
 }
 
 impl Running {
+    /// A consumer whose store refuses its first `failures` batches.
     fn start(config: ConsumerConfig, store: &Store, failures: usize) -> Running {
+        Running::with_sink(config, store, failures, u64::MAX)
+    }
+
+    /// A consumer whose store holds every batch after the first
+    /// `hold_after` events until it is stopped.
+    fn holding(config: ConsumerConfig, store: &Store, hold_after: u64) -> Running {
+        Running::with_sink(config, store, 0, hold_after)
+    }
+
+    fn with_sink(config: ConsumerConfig, store: &Store, failures: usize, hold_after: u64) -> Running {
         let counters = Arc::new(IngestCounters::default());
-        let sink = StoreSink { store: store.clone(), failures_left: Arc::new(AtomicUsize::new(failures)) };
+        let (release, released) = watch::channel(false);
+        let sink = StoreSink {
+            store: store.clone(),
+            failures_left: Arc::new(AtomicUsize::new(failures)),
+            hold_after,
+            delivered: Arc::default(),
+            released,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_consumer(config, sink, counters.clone(), async move {
             let _ = stopped.await;
         }));
-        Running { counters, stop, task }
+        Running { counters, stop, release, task }
     }
 
     /// Waits until `done` holds of the counters (or fails after 60 s).
@@ -206,8 +236,11 @@ impl Running {
         }
     }
 
+    /// Stops the consumer, then lets a held batch go: it is committed and
+    /// acknowledged before the consumer returns.
     async fn stop(self) -> Arc<IngestCounters> {
         let _ = self.stop.send(());
+        let _ = self.release.send(true);
         self.task.await.expect("the consumer task").expect("a clean stop");
         self.counters
     }
@@ -324,7 +357,7 @@ async fn other_provisioners_are_not_bound(place: &Place) {
 
 async fn a_restart_mid_stream_loses_nothing_and_counts_nothing_twice(place: &Place) {
     let runs = 1500;
-    let first = Running::start(place.config(), &place.store, 0);
+    let first = Running::holding(place.config(), &place.store, 600);
     wait_for_queue(place).await;
     let mut messages = run_messages(runs);
     // At-least-once delivery: some messages arrive twice.
