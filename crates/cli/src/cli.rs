@@ -106,7 +106,8 @@ pub enum Command {
     /// Show a host's notes since the last clear.
     ShowNotes(ShowNotesArgs),
     /// Watch hosts from the store: one row each (reachability, role, override,
-    /// vault, Puppet, Taskcluster activity, data age, health, note).
+    /// vault, Puppet, Taskcluster activity, Pulse's last event, data age,
+    /// health, note).
     ///
     /// On a terminal: a live view, refreshed every second (keys: j/k, PgUp/PgDn,
     /// h/l, s sort, / filter, \\ clear, ? help, q quit). With --once: a table

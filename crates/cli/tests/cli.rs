@@ -398,7 +398,8 @@ fn job_commands_run_a_job_through_the_server_and_its_workers() {
 }
 
 /// TC_ACT takes the newer of the worker API's last activity and Pulse's
-/// last sighting of the same worker (`machines preload` stands in for the
+/// last sighting of the same worker, and PULSE shows Pulse's alone, also
+/// for a host gather-tc never found (`machines preload` stands in for the
 /// consumer, which stores sightings the same way).
 #[test]
 fn host_monitor_tc_act_takes_the_newer_of_the_worker_api_and_pulse() {
@@ -424,20 +425,29 @@ fn host_monitor_tc_act_takes_the_newer_of_the_worker_api_and_pulse() {
     let preload = home.path().join("machines.json");
     std::fs::write(
         &preload,
-        format!(r#"[{{"machine": "t-linux64-ms-001", "datacenter": "mdc1", "lastseen": "{seen}"}}]"#),
+        format!(
+            r#"[{{"machine": "t-linux64-ms-001", "datacenter": "mdc1", "lastseen": "{seen}"}},
+                {{"machine": "t-linux64-ms-003", "datacenter": "mdc1", "lastseen": "{seen}"}}]"#
+        ),
     )
     .unwrap();
     assert!(fleetroll(home.path(), &["machines", "preload", preload.to_str().unwrap()], &[]).status.success());
     let list = home.path().join("hosts.list");
     std::fs::write(
         &list,
-        "t-linux64-ms-001.test.releng.mdc1.mozilla.com\nt-linux64-ms-002.test.releng.mdc1.mozilla.com\n",
+        "# fqdn: .test.releng.mdc1.mozilla.com\nt-linux64-ms-001\nt-linux64-ms-002\nt-linux64-ms-003\n",
     )
     .unwrap();
     let rows = json_of(&fleetroll(home.path(), &["host-monitor", list.to_str().unwrap(), "--once", "--json"], &[]));
-    let tc_act: Vec<String> = ["t-linux64-ms-001", "t-linux64-ms-002"]
-        .map(|host| rows[format!("{host}.test.releng.mdc1.mozilla.com")]["tc_act"].to_string())
-        .to_vec();
-    assert!(tc_act[0].contains("2m"), "Pulse's newer sighting: {tc_act:?}");
-    assert!(tc_act[1].contains("3h"), "the worker API's, with no sighting: {tc_act:?}");
+    let cells = |key: &str| -> Vec<String> {
+        ["t-linux64-ms-001", "t-linux64-ms-002", "t-linux64-ms-003"]
+            .map(|host| rows[format!("{host}.test.releng.mdc1.mozilla.com")][key].as_str().unwrap_or("").to_owned())
+            .to_vec()
+    };
+    let (tc_act, pulse) = (cells("tc_act"), cells("pulse"));
+    assert!(tc_act[0].starts_with("2m"), "Pulse's newer sighting: {tc_act:?}");
+    assert!(tc_act[1].starts_with("3h"), "the worker API's, with no sighting: {tc_act:?}");
+    assert_eq!(tc_act[2], "-", "no worker record: {tc_act:?}");
+    assert!(pulse[0].starts_with("2m") && pulse[2].starts_with("2m"), "{pulse:?}");
+    assert_eq!(pulse[1], "-", "never on Pulse: {pulse:?}");
 }

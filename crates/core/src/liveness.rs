@@ -736,27 +736,45 @@ fn worker_run(event: &TaskEvent) -> WorkerRun {
     }
 }
 
+/// Sightings by worker id, for finding a host's or a worker record's own.
+/// A sighting and a worker are the same when their worker ids agree
+/// (ignoring case: the inventory's and roller's habit) and, when the group
+/// is known, their groups agree.
+#[derive(Debug, Default)]
+pub struct SightingIndex<'a> {
+    by_id: HashMap<String, Vec<&'a Sighting>>,
+}
+
+impl<'a> SightingIndex<'a> {
+    pub fn new(sightings: &'a [Sighting]) -> SightingIndex<'a> {
+        let mut by_id: HashMap<String, Vec<&Sighting>> = HashMap::with_capacity(sightings.len());
+        for sighting in sightings {
+            by_id.entry(sighting.worker_id.to_ascii_lowercase()).or_default().push(sighting);
+        }
+        SightingIndex { by_id }
+    }
+
+    /// When worker `id` of `group` (any group when `None`) was last seen.
+    pub fn newest(&self, id: &str, group: Option<&str>) -> Option<Timestamp> {
+        // Worker ids are nearly always lower case already: no copy then.
+        let candidates = if id.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_id.get(&id.to_ascii_lowercase())
+        } else {
+            self.by_id.get(id)
+        }?;
+        candidates.iter().filter(|s| group.is_none_or(|group| group == s.worker_group)).map(|s| s.seen).max()
+    }
+}
+
 /// Folds Pulse sightings into the worker API's records, so that TC_ACT
 /// shows the newer of the two: a worker's `last_date_active` becomes its
 /// sighting when that is later. The worker API updates `lastDateActive` at
-/// most every half hour; Pulse says within seconds. A record and a sighting
-/// are the same worker when their worker ids agree (ignoring case: the
-/// inventory's and roller's habit) and, when the record knows its group,
-/// their groups agree. Returns how many records moved forward.
-pub fn merge_sightings(workers: &mut [crate::records::TcWorker], sightings: &[Sighting]) -> usize {
-    let mut by_id: HashMap<String, Vec<&Sighting>> = HashMap::with_capacity(sightings.len());
-    for sighting in sightings {
-        by_id.entry(sighting.worker_id.to_ascii_lowercase()).or_default().push(sighting);
-    }
+/// most every half hour; Pulse says within seconds. Returns how many
+/// records moved forward.
+pub fn merge_sightings(workers: &mut [crate::records::TcWorker], sightings: &SightingIndex<'_>) -> usize {
     let mut moved = 0;
     for worker in workers {
-        let Some(candidates) = by_id.get(&worker.worker_id.to_ascii_lowercase()) else { continue };
-        let newest = candidates
-            .iter()
-            .filter(|s| worker.worker_group.as_deref().is_none_or(|group| group == s.worker_group))
-            .map(|s| s.seen)
-            .max();
-        if let Some(seen) = newest
+        if let Some(seen) = sightings.newest(&worker.worker_id, worker.worker_group.as_deref())
             && worker.last_date_active.is_none_or(|active| active < seen)
         {
             worker.last_date_active = Some(seen);

@@ -48,6 +48,9 @@ pub enum Column {
     PpExp,
     PpMatch,
     TcAct,
+    /// How long ago Taskcluster's queue events (Pulse) last named the
+    /// host's worker.
+    Pulse,
     /// The last task's duration; the MVP's key `tc_j_sf`.
     TcTDur,
     TcQuar,
@@ -84,6 +87,7 @@ const COLUMNS: &[(Column, &str, &str, &[&str])] = &[
     (Column::PpExp, "pp_exp", "PP_EXP", &[]),
     (Column::PpMatch, "pp_match", "PP_MATCH", &[]),
     (Column::TcAct, "tc_act", "TC_ACT", &[]),
+    (Column::Pulse, "pulse", "PULSE", &[]),
     (Column::TcTDur, "tc_j_sf", "TC_T_DUR", &["tc_t_dur"]),
     (Column::TcQuar, "tc_quar", "TC_QUAR", &[]),
     (Column::Data, "data", "DATA", &[]),
@@ -104,7 +108,7 @@ const COLUMNS: &[(Column, &str, &str, &[&str])] = &[
 
 impl Column {
     /// Every column and filter-only field, displayed columns first in TUI order.
-    pub const ALL: [Column; 28] = [
+    pub const ALL: [Column; 29] = [
         Column::Host,
         Column::Reach,
         Column::Os,
@@ -117,6 +121,7 @@ impl Column {
         Column::PpExp,
         Column::PpMatch,
         Column::TcAct,
+        Column::Pulse,
         Column::TcTDur,
         Column::TcQuar,
         Column::Data,
@@ -170,7 +175,7 @@ impl Column {
 
     /// Whether the column holds a duration, compared and sorted in seconds.
     pub fn is_duration(self) -> bool {
-        matches!(self, Column::Uptime | Column::PpLast | Column::TcAct | Column::TcTDur | Column::Data)
+        matches!(self, Column::Uptime | Column::PpLast | Column::TcAct | Column::Pulse | Column::TcTDur | Column::Data)
     }
 }
 

@@ -14,9 +14,13 @@
 //!   why the newest audit failed either way.
 //! - **OK**: the newest audit succeeded.
 //!
-//! Taskcluster cells (TC_ACT, TC_T_DUR, TC_QUAR, `pool`) and NOTE come from
-//! their own records on every kind of row: a host unreachable over SSH may
-//! still be working tasks, and that is worth seeing.
+//! Taskcluster cells (TC_ACT, PULSE, TC_T_DUR, TC_QUAR, `pool`) and NOTE
+//! come from their own records on every kind of row: a host unreachable over
+//! SSH may still be working tasks, and that is worth seeing. TC_ACT is the
+//! newer of the worker API's last activity and Pulse's last word about the
+//! worker ([`crate::liveness::merge_sightings`]); PULSE is Pulse's alone, so
+//! a `-` there says the queue's events never named the worker (or no
+//! consumer stores them) even while the worker API vouches for it.
 //!
 //! Rows implement [`crate::query::Fields`], so the query language filters
 //! and sorts them; [`Row::cell`] finds a cell by key for everything else.
@@ -72,6 +76,7 @@ pub const COLUMNS: &[ColumnDef] = &[
     col("PP_EXP", "pp_exp"),
     col("PP_MATCH", "pp_match"),
     col("TC_ACT", "tc_act"),
+    col("PULSE", "pulse"),
     col("TC_T_DUR", "tc_j_sf"),
     col("TC_QUAR", "tc_quar"),
     col("DATA", "data"),
@@ -234,6 +239,7 @@ pub struct Row {
     pub pp_exp: Cell,
     pub pp_match: Cell,
     pub tc_act: Cell,
+    pub pulse: Cell,
     pub tc_t_dur: Cell,
     pub tc_quar: Cell,
     pub data: Cell,
@@ -297,6 +303,7 @@ impl Row {
             "pp_exp" => &self.pp_exp,
             "pp_match" => &self.pp_match,
             "tc_act" => &self.tc_act,
+            "pulse" => &self.pulse,
             "tc_j_sf" | "tc_t_dur" => &self.tc_t_dur,
             "tc_quar" => &self.tc_quar,
             "data" => &self.data,
@@ -324,6 +331,7 @@ impl Row {
             &self.pp_exp,
             &self.pp_match,
             &self.tc_act,
+            &self.pulse,
             &self.tc_t_dur,
             &self.tc_quar,
             &self.data,
@@ -375,8 +383,11 @@ pub struct HostData<'a> {
     pub latest: Option<&'a ObservedHost>,
     /// The newest ok observation (may be `latest` itself).
     pub last_ok: Option<&'a ObservedHost>,
-    /// The host's Taskcluster worker; see [`worker_for`].
+    /// The host's Taskcluster worker; see [`WorkerIndex`].
     pub worker: Option<&'a TcWorker>,
+    /// When Pulse last named the host's worker; see
+    /// [`crate::liveness::SightingIndex`].
+    pub pulse_seen: Option<Timestamp>,
     /// The host's note records, oldest first.
     pub notes: &'a [NoteRecord],
 }
@@ -538,6 +549,7 @@ pub fn build_row(data: &HostData<'_>, ctx: &Context<'_>) -> Row {
         pp_exp: from_audit(Audited::pp_exp_cell),
         pp_match: from_audit(Audited::pp_match_cell),
         tc_act: tc.act,
+        pulse: pulse_cell(data.pulse_seen, ctx.now),
         tc_t_dur: tc.task_duration,
         tc_quar: tc.quarantine,
         data: data_cell(status, source.map(|obs| ctx.now - obs.ts), data.worker.map(|w| ctx.now - w.ts)),
@@ -672,7 +684,17 @@ impl TcCells {
     }
 }
 
-/// TC_ACT: `<5m` good, `<1h` warn, else bad.
+/// PULSE: the age of the last queue event about the worker, coloured as
+/// TC_ACT is.
+fn pulse_cell(seen: Option<Timestamp>, now: Timestamp) -> Cell {
+    let age_s = seen.map(|t| (now - t).num_seconds().max(0));
+    match age_s {
+        None => Cell::dash(),
+        Some(_) => Cell::duration(humanize_duration(age_s, MinUnit::Seconds), age_s, activity_category(age_s)),
+    }
+}
+
+/// TC_ACT and PULSE: `<5m` good, `<1h` warn, else bad.
 fn activity_category(active_s: Option<i64>) -> Category {
     match active_s {
         None => Category::Neutral,

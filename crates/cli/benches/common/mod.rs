@@ -1,6 +1,7 @@
 //! The fleet the host-monitor benchmarks run over: a SQLite store in a
 //! fresh home with 20,000 hosts, each with an observation, a Taskcluster
-//! worker and (one in ten) an override, plus branch heads; and the host
+//! worker, (nine in ten) a Pulse sighting and (one in ten) an override,
+//! plus branch heads; and the host
 //! list naming them. Shared by `monitor.rs` (`--once`) and
 //! `monitor_redraw.rs` (the live view).
 
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use fleetroll_core::config::StoreLocation;
+use fleetroll_core::liveness::Sighting;
 use fleetroll_core::records::{BranchRef, HostObservation, TcWorker};
 use fleetroll_store::content::ContentStore;
 use fleetroll_store::{Store, StoreOptions};
@@ -70,6 +72,15 @@ pub async fn generate(home: &Path, list: &Path) {
         })
         .collect();
     store.put(&workers).await.expect("workers");
+    let sightings: Vec<Sighting> = (0..HOSTS)
+        .filter(|i| i % 10 != 0)
+        .map(|i| Sighting {
+            worker_group: "mdc1".into(),
+            worker_id: format!("t-linux64-ms-{i:05}"),
+            seen: now - chrono::Duration::seconds((i % 5_000) as i64),
+        })
+        .collect();
+    store.record_sightings(&sightings).await.expect("sightings");
     let heads: Vec<BranchRef> = std::iter::once("master".to_owned())
         .chain((0..4).map(|n| format!("canary-{n}")))
         .map(|branch| BranchRef {

@@ -17,6 +17,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::Utc;
 use fleetroll_core::config::Settings;
+use fleetroll_core::hosts::short_name;
+use fleetroll_core::liveness::{self, Sighting, SightingIndex};
 use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
 use fleetroll_core::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
@@ -186,6 +188,7 @@ async fn load_rows(settings: &Settings, target: &str, filter_only: bool) -> anyh
 struct Records {
     latest: Runs<LatestObservation<ObservedHost>>,
     workers: Vec<TcWorker>,
+    sightings: Vec<Sighting>,
     refs: BTreeMap<fleetroll_core::pools::RefKey, String>,
     pools: BTreeMap<String, String>,
     notes: BTreeMap<String, Vec<fleetroll_core::notes::NoteRecord>>,
@@ -222,30 +225,31 @@ async fn read_records(store: &Store) -> anyhow::Result<Records> {
     let observations_read = started.elapsed();
     let mut workers = workers.await??;
     // TC_ACT: the newer of the worker API's last activity and Pulse's.
-    fleetroll_core::liveness::merge_sightings(&mut workers, &sightings);
+    liveness::merge_sightings(&mut workers, &SightingIndex::new(&sightings));
     tracing::debug!(
         hosts = latest.len(),
         observations_ms = observations_read.as_millis(),
         store_ms = started.elapsed().as_millis(),
         "Read the monitor's records"
     );
-    Ok(Records { latest, workers, refs, pools, notes })
+    Ok(Records { latest, workers, sightings, refs, pools, notes })
 }
 
 fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filter_only: bool) -> app::Snapshot {
     let started = std::time::Instant::now();
-    let Records { latest, workers: all_workers, refs, pools, notes } = &records;
+    let Records { latest, workers: all_workers, sightings, refs, pools, notes } = &records;
     // The worker index is built beside the rest: each takes a while at
     // fleet scale, and neither needs the other.
-    let (workers, observed, overrides) = std::thread::scope(|scope| {
+    let (workers, sightings, observed, overrides) = std::thread::scope(|scope| {
         let workers = scope.spawn(|| rows::WorkerIndex::new(all_workers));
+        let sightings = scope.spawn(|| SightingIndex::new(sightings));
         // By reference: a fleet's records are large, and moving them into
         // a map cost more than looking them up.
         let observed: HashMap<&str, &LatestObservation<ObservedHost>> =
             latest.iter().map(|l| (l.latest.host.as_str(), l)).collect();
         let overrides =
             override_infos(settings, latest.iter().map(|l| &l.latest).chain(latest.iter().filter_map(|l| l.last_ok())));
-        (joined(workers), observed, overrides)
+        (joined(workers), joined(sightings), observed, overrides)
     });
     let vault_names = BTreeMap::new();
     let now = Utc::now();
@@ -258,7 +262,7 @@ fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filte
         fqdn_suffix: None,
         filter_only,
     };
-    let lookups = Lookups { observed, workers, notes };
+    let lookups = Lookups { observed, workers, sightings, notes };
     let (rows, newest) = build_rows_in_parallel(hosts, &lookups, &ctx);
     drop(lookups);
     // What the rows were built from is a fleet's records, hundreds of
@@ -273,17 +277,26 @@ fn build_snapshot(settings: &Settings, records: Records, hosts: &[String], filte
 struct Lookups<'a> {
     observed: HashMap<&'a str, &'a LatestObservation<ObservedHost>>,
     workers: rows::WorkerIndex<'a>,
+    sightings: SightingIndex<'a>,
     notes: &'a BTreeMap<String, Vec<fleetroll_core::notes::NoteRecord>>,
 }
 
 impl<'a> Lookups<'a> {
     fn host_data(&self, host: &'a String) -> HostData<'a> {
         let observations = self.observed.get(host.as_str()).copied();
+        let worker = self.workers.get(host);
+        // The worker's own id and group when gather-tc found it; else the
+        // host's short name in any group.
+        let pulse_seen = match worker {
+            Some(w) => self.sightings.newest(&w.worker_id, w.worker_group.as_deref()),
+            None => self.sightings.newest(short_name(host), None),
+        };
         HostData {
             host,
             latest: observations.map(|l| &l.latest),
             last_ok: observations.and_then(LatestObservation::last_ok),
-            worker: self.workers.get(host),
+            worker,
+            pulse_seen,
             notes: self.notes.get(host).map_or(&[], Vec::as_slice),
         }
     }

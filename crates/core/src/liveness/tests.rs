@@ -437,7 +437,7 @@ fn pulse_sightings_move_tc_act_forward_for_the_same_worker_only() {
         worker("t-linux64-ms-004", Some("mdc1"), Some("2026-11-02T09:30:00Z")),
         worker("t-linux64-ms-005", Some("mdc1"), None),
     ];
-    assert_eq!(merge_sightings(&mut workers, &sightings), 2);
+    assert_eq!(merge_sightings(&mut workers, &SightingIndex::new(&sightings)), 2);
     let active: Vec<Option<Timestamp>> = workers.iter().map(|w| w.last_date_active).collect();
     assert_eq!(
         active,
@@ -449,4 +449,31 @@ fn pulse_sightings_move_tc_act_forward_for_the_same_worker_only() {
             None,                             // never seen on Pulse
         ]
     );
+}
+
+#[test]
+fn sighting_index_finds_the_newest_of_a_worker_by_id_and_group() {
+    let sighting = |group: &str, id: &str, seen: &str| Sighting {
+        worker_group: group.to_owned(),
+        worker_id: id.to_owned(),
+        seen: at(seen),
+    };
+    let sightings = [
+        sighting("mdc1", "t-linux64-ms-001", "2026-11-02T10:00:00Z"),
+        sighting("mdc2", "t-linux64-ms-001", "2026-11-02T11:00:00Z"),
+        sighting("mdc1", "T-W1064-MS-002", "2026-11-02T09:00:00Z"),
+    ];
+    let index = SightingIndex::new(&sightings);
+    let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+        ("t-linux64-ms-001", None, Some("2026-11-02T11:00:00Z")),
+        ("t-linux64-ms-001", Some("mdc1"), Some("2026-11-02T10:00:00Z")),
+        ("t-linux64-ms-001", Some("mdc3"), None),
+        ("t-w1064-ms-002", None, Some("2026-11-02T09:00:00Z")),
+        ("T-Linux64-MS-001", Some("mdc2"), Some("2026-11-02T11:00:00Z")),
+        ("t-linux64-ms-009", None, None),
+    ];
+    for (id, group, expected) in cases {
+        assert_eq!(index.newest(id, *group), expected.map(at), "{id} {group:?}");
+    }
+    assert_eq!(SightingIndex::default().newest("t-linux64-ms-001", None), None);
 }

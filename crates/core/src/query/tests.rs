@@ -416,6 +416,7 @@ fn columns_have_names_aliases_and_labels() {
             "PP_EXP",
             "PP_MATCH",
             "TC_ACT",
+            "PULSE",
             "TC_T_DUR",
             "TC_QUAR",
             "DATA",

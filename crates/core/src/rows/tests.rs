@@ -118,7 +118,14 @@ impl World {
     /// A row for an ok audit and an optional worker.
     fn ok_row(&self, observed: Value, worker: Option<&TcWorker>) -> Row {
         let latest = obs(true, 30, observed);
-        let data = HostData { host: HOST, latest: Some(&latest), last_ok: Some(&latest), worker, notes: &[] };
+        let data = HostData {
+            host: HOST,
+            latest: Some(&latest),
+            last_ok: Some(&latest),
+            worker,
+            pulse_seen: None,
+            notes: &[],
+        };
         build_row(&data, &self.ctx())
     }
 }
@@ -285,7 +292,14 @@ fn fail_row_from_last_ok() {
     let world = World::standard();
     let last_ok = obs(true, 7200, linux(json!({"role": "gecko_t_linux_netperf"})));
     let failed = obs(false, 60, json!({}));
-    let data = HostData { host: HOST, latest: Some(&failed), last_ok: Some(&last_ok), worker: None, notes: &[] };
+    let data = HostData {
+        host: HOST,
+        latest: Some(&failed),
+        last_ok: Some(&last_ok),
+        worker: None,
+        pulse_seen: None,
+        notes: &[],
+    };
     let row = build_row(&data, &world.ctx());
     assert_eq!(row.status, Status::Fail);
     assert_eq!(row.role.text, "gecko_t_linux_netperf");
@@ -326,7 +340,14 @@ fn data_ages_and_categories() {
     for (audit_age, tc_age, text, seconds, category) in cases {
         let latest = obs(true, *audit_age, linux(json!({})));
         let w = tc_age.map(|age| worker(|w| w.ts = ago(age)));
-        let data = HostData { host: HOST, latest: Some(&latest), last_ok: None, worker: w.as_ref(), notes: &[] };
+        let data = HostData {
+            host: HOST,
+            latest: Some(&latest),
+            last_ok: None,
+            worker: w.as_ref(),
+            pulse_seen: None,
+            notes: &[],
+        };
         let cell = build_row(&data, &world.ctx()).data;
         assert_eq!((cell.text.as_str(), cell.seconds, cell.category), (*text, Some(*seconds), *category), "{text}");
     }
@@ -367,6 +388,30 @@ fn tc_act_thresholds() {
         assert_eq!((cell.text.as_str(), cell.seconds, cell.category), (*text, *age, *category));
     }
     assert_eq!(world.ok_row(linux(json!({})), None).tc_act.text, "-");
+}
+
+/// PULSE is the age of Pulse's last word about the worker, on every kind
+/// of row, whatever the worker API says.
+#[test]
+fn pulse_column() {
+    let cases: &[(Option<i64>, &str, Category)] = &[
+        (Some(0), "0s", Category::Good),
+        (Some(299), "4m", Category::Good),
+        (Some(300), "5m", Category::Warn),
+        (Some(3600), "1h 00m", Category::Bad),
+        (Some(-5), "0s", Category::Good),
+        (None, "-", Category::Neutral),
+    ];
+    let world = World::standard();
+    let latest = obs(false, 30, json!({}));
+    for (age, text, category) in cases {
+        for (latest, last_ok) in [(None, None), (Some(&latest), None)] {
+            let data = HostData { host: HOST, latest, last_ok, pulse_seen: age.map(ago), ..HostData::default() };
+            let cell = build_row(&data, &world.ctx()).pulse;
+            let seconds = age.map(|s| s.max(0));
+            assert_eq!((cell.text.as_str(), cell.seconds, cell.category), (*text, seconds, *category), "{age:?}");
+        }
+    }
 }
 
 /// PP_LAST is the run's age at the audit (the audit is 30 s old here).
@@ -543,7 +588,14 @@ fn note_column() {
     let world = World::standard();
     let latest = obs(true, 30, linux(json!({})));
     for (notes, text, category) in cases {
-        let data = HostData { host: HOST, latest: Some(&latest), last_ok: None, worker: None, notes: &notes };
+        let data = HostData {
+            host: HOST,
+            latest: Some(&latest),
+            last_ok: None,
+            worker: None,
+            pulse_seen: None,
+            notes: &notes,
+        };
         let cell = build_row(&data, &world.ctx()).note;
         assert_eq!((cell.text.as_str(), cell.category), (text, category));
     }
@@ -621,7 +673,14 @@ fn every_column_and_field_has_a_cell() {
 fn rows_without_filter_only_fields_show_the_same() {
     let world = World::standard();
     let latest = obs(true, 30, linux(json!({"override_present": true, "override_sha256": "wt1234567890"})));
-    let data = HostData { host: HOST, latest: Some(&latest), last_ok: Some(&latest), worker: None, notes: &[] };
+    let data = HostData {
+        host: HOST,
+        latest: Some(&latest),
+        last_ok: Some(&latest),
+        worker: None,
+        pulse_seen: None,
+        notes: &[],
+    };
     let full = build_row(&data, &world.ctx());
     let lean = build_row(&data, &Context { filter_only: false, ..world.ctx() });
     assert!(full.columns().eq(lean.columns()));

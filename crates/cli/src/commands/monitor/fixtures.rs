@@ -83,6 +83,7 @@ pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
             latest: Some(latest),
             last_ok: Some(good),
             worker: None,
+            pulse_seen: None,
             notes: &[],
         })
         .collect();
