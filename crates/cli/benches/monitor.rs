@@ -1,10 +1,11 @@
 //! Benchmark: `fleetroll host-monitor --once` at fleet scale, as an
 //! operator runs it: the real binary over a store generated with 20,000
-//! hosts, each with an observation, a Taskcluster worker and (one in ten)
-//! an override, plus branch heads and notes.
+//! hosts, each with an observation, a Taskcluster worker, (nine in ten) a
+//! Pulse sighting and (one in ten) an override, plus branch heads.
 //!
 //! `cargo bench -p fleetroll --bench monitor` prints one line: wall time
-//! (median of 3) and peak memory (GNU time's maximum resident set) for the
+//! (median of 9 runs; a 2-core machine's speed drifts from run to run, and
+//! three runs let one slow pair decide) and peak memory (GNU time's maximum resident set) for the
 //! table, `--json`, and a filter with a sort. Needs `/usr/bin/time`
 //! (Debian package `time`).
 
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{HOSTS, generate};
 
-const RUNS: usize = 3;
+const RUNS: usize = 9;
 
 fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {

@@ -19,6 +19,7 @@
 //! - A run's state only moves forward (running → resolved), so duplicates
 //!   and out-of-order redeliveries change nothing ([`RunState::rank`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -742,46 +743,33 @@ fn worker_run(event: &TaskEvent) -> WorkerRun {
 /// is known, their groups agree.
 #[derive(Debug, Default)]
 pub struct SightingIndex<'a> {
-    by_id: HashMap<String, Vec<&'a Sighting>>,
+    by_id: HashMap<Cow<'a, str>, Vec<&'a Sighting>>,
 }
 
 impl<'a> SightingIndex<'a> {
     pub fn new(sightings: &'a [Sighting]) -> SightingIndex<'a> {
-        let mut by_id: HashMap<String, Vec<&Sighting>> = HashMap::with_capacity(sightings.len());
+        let mut by_id: HashMap<Cow<'a, str>, Vec<&Sighting>> = HashMap::with_capacity(sightings.len());
         for sighting in sightings {
-            by_id.entry(sighting.worker_id.to_ascii_lowercase()).or_default().push(sighting);
+            by_id.entry(lowercase(&sighting.worker_id)).or_default().push(sighting);
         }
         SightingIndex { by_id }
     }
 
     /// When worker `id` of `group` (any group when `None`) was last seen.
     pub fn newest(&self, id: &str, group: Option<&str>) -> Option<Timestamp> {
-        // Worker ids are nearly always lower case already: no copy then.
-        let candidates = if id.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_id.get(&id.to_ascii_lowercase())
-        } else {
-            self.by_id.get(id)
-        }?;
+        let candidates = self.by_id.get(lowercase(id).as_ref())?;
         candidates.iter().filter(|s| group.is_none_or(|group| group == s.worker_group)).map(|s| s.seen).max()
     }
 }
 
-/// Folds Pulse sightings into the worker API's records, so that TC_ACT
-/// shows the newer of the two: a worker's `last_date_active` becomes its
-/// sighting when that is later. The worker API updates `lastDateActive` at
-/// most every half hour; Pulse says within seconds. Returns how many
-/// records moved forward.
-pub fn merge_sightings(workers: &mut [crate::records::TcWorker], sightings: &SightingIndex<'_>) -> usize {
-    let mut moved = 0;
-    for worker in workers {
-        if let Some(seen) = sightings.newest(&worker.worker_id, worker.worker_group.as_deref())
-            && worker.last_date_active.is_none_or(|active| active < seen)
-        {
-            worker.last_date_active = Some(seen);
-            moved += 1;
-        }
+/// `text` in ASCII lower case; worker ids nearly always are already, and
+/// are then not copied.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
-    moved
 }
 
 /// Counters of a consumer, shared with whoever reports them (`/metrics`).

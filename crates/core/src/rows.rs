@@ -18,7 +18,8 @@
 //! come from their own records on every kind of row: a host unreachable over
 //! SSH may still be working tasks, and that is worth seeing. TC_ACT is the
 //! newer of the worker API's last activity and Pulse's last word about the
-//! worker ([`crate::liveness::merge_sightings`]); PULSE is Pulse's alone, so
+//! worker (the API updates `lastDateActive` at most every half hour; Pulse
+//! says within seconds), and HEALTHY judges by it; PULSE is Pulse's alone, so
 //! a `-` there says the queue's events never named the worker (or no
 //! consumer stores them) even while the worker API vouches for it.
 //!
@@ -385,8 +386,9 @@ pub struct HostData<'a> {
     pub last_ok: Option<&'a ObservedHost>,
     /// The host's Taskcluster worker; see [`WorkerIndex`].
     pub worker: Option<&'a TcWorker>,
-    /// When Pulse last named the host's worker; see
-    /// [`crate::liveness::SightingIndex`].
+    /// When Pulse last named the host's worker: the sighting of the
+    /// worker's id and group when there is a worker, else of the host's
+    /// short name in any group (see [`crate::liveness::SightingIndex`]).
     pub pulse_seen: Option<Timestamp>,
     /// The host's note records, oldest first.
     pub notes: &'a [NoteRecord],
@@ -531,7 +533,7 @@ pub fn build_row(data: &HostData<'_>, ctx: &Context<'_>) -> Row {
     };
     let audit = source.map(|obs| Audited::new(data.host, obs, ctx));
     let filler = if status == Status::Unk { Cell::unknown } else { Cell::dash };
-    let tc = TcCells::new(data.worker, ctx.now);
+    let tc = TcCells::new(data.worker, data.pulse_seen, ctx.now);
     let healthy = audit.as_ref().map_or_else(filler, |a| healthy_cell(a.pp_match_state(), tc.active_s));
     let from_audit = |f| cell_of(audit.as_ref(), filler, f);
     Row {
@@ -663,7 +665,8 @@ struct TcCells {
 }
 
 impl TcCells {
-    fn new(worker: Option<&TcWorker>, now: Timestamp) -> TcCells {
+    /// `pulse_seen` is the sighting of this worker (its id and group).
+    fn new(worker: Option<&TcWorker>, pulse_seen: Option<Timestamp>, now: Timestamp) -> TcCells {
         let Some(worker) = worker else {
             return TcCells {
                 act: Cell::dash(),
@@ -673,7 +676,8 @@ impl TcCells {
                 pool: Cell::dash(),
             };
         };
-        let active_s = worker.last_date_active.map(|t| (now - t).num_seconds().max(0));
+        let active = worker.last_date_active.max(pulse_seen);
+        let active_s = active.map(|t| (now - t).num_seconds().max(0));
         TcCells {
             act: Cell::duration(humanize_duration(active_s, MinUnit::Seconds), active_s, activity_category(active_s)),
             active_s,

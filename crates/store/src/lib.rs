@@ -156,6 +156,23 @@ impl Dialect {
         }
     }
 
+    /// A statement selecting `columns` of the rows of `from` as one JSON
+    /// array of arrays, in `order`; `[]` when there are none. One value
+    /// rather than a row each: at 20,000 rows the `Any` driver's cost per
+    /// row was most of the read.
+    fn json_array_rows(self, columns: &str, from: &str, order: &str) -> String {
+        match self {
+            Dialect::Sqlite => {
+                format!(
+                    "SELECT json_group_array(json_array({columns})) FROM (SELECT {columns} FROM {from} ORDER BY {order})"
+                )
+            }
+            Dialect::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array({columns}) ORDER BY {order}), '[]'::json)::text FROM {from}"
+            ),
+        }
+    }
+
     /// What follows a SELECT that picks rows to change, so no other writer
     /// changes them first. SQLite needs nothing: a write transaction there
     /// holds the whole database.

@@ -74,17 +74,20 @@ impl Store {
 
     /// Every worker's sighting, by worker group, then worker id.
     pub async fn sightings(&self) -> Result<Vec<Sighting>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT worker_group, worker_id, last_seen FROM worker_sightings ORDER BY worker_group, worker_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let worker_group: String = row.try_get("worker_group")?;
-                let worker_id: String = row.try_get("worker_id")?;
-                let seen =
-                    micros(row.try_get("last_seen")?, "worker_sightings", || format!("{worker_group}:{worker_id}"))?;
+        let sql = self.dialect().json_array_rows(
+            "worker_group, worker_id, last_seen",
+            "worker_sightings",
+            "worker_group, worker_id",
+        );
+        let text: String = sqlx::query_scalar(&sql).fetch_one(&self.pool).await?;
+        let rows: Vec<(String, String, i64)> = serde_json::from_str(&text).map_err(|err| StoreError::Corrupt {
+            table: "worker_sightings",
+            id: 0,
+            message: format!("the sightings read back as unexpected JSON: {err}"),
+        })?;
+        rows.into_iter()
+            .map(|(worker_group, worker_id, last_seen)| {
+                let seen = micros(last_seen, "worker_sightings", || format!("{worker_group}:{worker_id}"))?;
                 Ok(Sighting { worker_group, worker_id, seen })
             })
             .collect()

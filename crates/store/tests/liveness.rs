@@ -28,6 +28,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         resolution_without_start_keeps_the_start,
         last_seen_never_goes_backwards,
         preload_raises_but_never_lowers,
+        sightings_read_back_in_order_whatever_their_names,
         runs_since_is_the_window_and_the_running,
         worker_activity_counts_the_window_and_picks_the_current_run,
         worker_activity_agrees_with_core_over_runs_since,
@@ -244,6 +245,28 @@ async fn last_seen_never_goes_backwards(db: &TestDb) {
     ingest(&store, &[running(4, "a", 12)], 40).await;
     assert_eq!(store.sighting(GROUP, "a").await.unwrap(), Some(at(12)));
     assert_eq!(store.sightings().await.unwrap(), [seen("a", 12)]);
+}
+
+/// Names a preload may carry (quotes, backslashes, newlines, non-ASCII)
+/// come back as they went in, ordered by group and then id, and times at
+/// the microsecond.
+async fn sightings_read_back_in_order_whatever_their_names(db: &TestDb) {
+    let store = db.open(10).await;
+    let sighting = |group: &str, id: &str, micros: i64| Sighting {
+        worker_group: group.into(),
+        worker_id: id.into(),
+        seen: fleetroll_core::time::from_micros(micros).unwrap(),
+    };
+    let stored = [
+        sighting("mdc2", "a", 1_700_000_000_000_001),
+        sighting("mdc1", "quote\"back\\slash", 1_700_000_000_000_002),
+        sighting("mdc1", "line\nbreak", 1_700_000_000_000_003),
+        sighting("mdc1", "ünïcode-✓", 1_700_000_000_000_004),
+    ];
+    assert_eq!(store.record_sightings(&stored).await.unwrap(), 4);
+    let mut expected = stored.to_vec();
+    expected.sort_by(|a, b| (&a.worker_group, &a.worker_id).cmp(&(&b.worker_group, &b.worker_id)));
+    assert_eq!(store.sightings().await.unwrap(), expected);
 }
 
 async fn preload_raises_but_never_lowers(db: &TestDb) {

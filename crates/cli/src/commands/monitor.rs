@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use fleetroll_core::config::Settings;
 use fleetroll_core::hosts::short_name;
-use fleetroll_core::liveness::{self, Sighting, SightingIndex};
+use fleetroll_core::liveness::{Sighting, SightingIndex};
 use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
 use fleetroll_core::records::{BranchRef, ObservedHost, TcWorker, WindowsPool};
@@ -223,9 +223,7 @@ async fn read_records(store: &Store) -> anyhow::Result<Records> {
     let (refs, pools) = (rows::ref_map(&refs), rows::pool_hashes(&pools));
     let latest = latest.await??;
     let observations_read = started.elapsed();
-    let mut workers = workers.await??;
-    // TC_ACT: the newer of the worker API's last activity and Pulse's.
-    liveness::merge_sightings(&mut workers, &SightingIndex::new(&sightings));
+    let workers = workers.await??;
     tracing::debug!(
         hosts = latest.len(),
         observations_ms = observations_read.as_millis(),

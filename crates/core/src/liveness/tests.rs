@@ -413,45 +413,6 @@ fn a_batch_keeps_each_workers_newest_sighting_and_each_runs_furthest_state() {
 }
 
 #[test]
-fn pulse_sightings_move_tc_act_forward_for_the_same_worker_only() {
-    let worker = |id: &str, group: Option<&str>, active: Option<&str>| crate::records::TcWorker {
-        worker_group: group.map(str::to_owned),
-        last_date_active: active.map(at),
-        ..crate::records::TcWorker::new(id, id, "releng-hardware", "gecko-t-linux-talos", at("2026-11-02T09:00:00Z"))
-    };
-    let sighting = |group: &str, id: &str, seen: &str| Sighting {
-        worker_group: group.to_owned(),
-        worker_id: id.to_owned(),
-        seen: at(seen),
-    };
-    let sightings = [
-        sighting("mdc1", "t-linux64-ms-001", "2026-11-02T10:00:00Z"),
-        sighting("mdc1", "T-W1064-MS-002", "2026-11-02T10:00:00Z"),
-        sighting("mdc2", "t-linux64-ms-003", "2026-11-02T10:00:00Z"),
-        sighting("mdc1", "t-linux64-ms-004", "2026-11-02T08:00:00Z"),
-    ];
-    let mut workers = vec![
-        worker("t-linux64-ms-001", Some("mdc1"), Some("2026-11-02T09:30:00Z")),
-        worker("t-w1064-ms-002", None, None),
-        worker("t-linux64-ms-003", Some("mdc1"), Some("2026-11-02T09:30:00Z")),
-        worker("t-linux64-ms-004", Some("mdc1"), Some("2026-11-02T09:30:00Z")),
-        worker("t-linux64-ms-005", Some("mdc1"), None),
-    ];
-    assert_eq!(merge_sightings(&mut workers, &SightingIndex::new(&sightings)), 2);
-    let active: Vec<Option<Timestamp>> = workers.iter().map(|w| w.last_date_active).collect();
-    assert_eq!(
-        active,
-        [
-            Some(at("2026-11-02T10:00:00Z")), // newer from Pulse
-            Some(at("2026-11-02T10:00:00Z")), // case differs, group unknown: the same worker
-            Some(at("2026-11-02T09:30:00Z")), // another group's worker of that id
-            Some(at("2026-11-02T09:30:00Z")), // the API's time is newer
-            None,                             // never seen on Pulse
-        ]
-    );
-}
-
-#[test]
 fn sighting_index_finds_the_newest_of_a_worker_by_id_and_group() {
     let sighting = |group: &str, id: &str, seen: &str| Sighting {
         worker_group: group.to_owned(),

@@ -390,6 +390,37 @@ fn tc_act_thresholds() {
     assert_eq!(world.ok_row(linux(json!({})), None).tc_act.text, "-");
 }
 
+/// TC_ACT is the newer of the worker API's last activity and Pulse's
+/// sighting of the same worker, and HEALTHY judges by it; without a worker
+/// record there is no TC_ACT, whatever Pulse says.
+#[test]
+fn tc_act_takes_the_newer_of_the_worker_api_and_pulse() {
+    let cases: &[(Option<i64>, Option<i64>, &str, &str)] = &[
+        (Some(7200), Some(60), "1m", "Y"),
+        (Some(60), Some(7200), "1m", "Y"),
+        (None, Some(120), "2m", "Y"),
+        (Some(7200), None, "2h 00m", "N"),
+        (None, None, "-", "N"),
+    ];
+    let world = World::standard();
+    let latest = obs(true, 30, linux(json!({})));
+    for (api, pulse, text, healthy) in cases {
+        let w = worker(|w| w.last_date_active = api.map(ago));
+        let data = HostData {
+            host: HOST,
+            latest: Some(&latest),
+            last_ok: Some(&latest),
+            worker: Some(&w),
+            pulse_seen: pulse.map(ago),
+            notes: &[],
+        };
+        let row = build_row(&data, &world.ctx());
+        assert_eq!((row.tc_act.text.as_str(), row.healthy.text.as_str()), (*text, *healthy), "{api:?} {pulse:?}");
+    }
+    let data = HostData { host: HOST, latest: Some(&latest), pulse_seen: Some(ago(60)), ..HostData::default() };
+    assert_eq!(build_row(&data, &world.ctx()).tc_act.text, "-");
+}
+
 /// PULSE is the age of Pulse's last word about the worker, on every kind
 /// of row, whatever the worker API says.
 #[test]
