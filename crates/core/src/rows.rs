@@ -51,38 +51,40 @@ pub const HEALTHY_ACTIVE_WITHIN_S: i64 = 3600;
 const HOUR: i64 = 3600;
 const MINUTE: i64 = 60;
 
-/// A column or filter-only field: its header label and its query key.
+/// A displayed column: its header label, its query key, and what it shows
+/// in a line (the live view's help lists them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ColumnDef {
     pub label: &'static str,
     pub key: &'static str,
+    pub about: &'static str,
 }
 
-const fn col(label: &'static str, key: &'static str) -> ColumnDef {
-    ColumnDef { label, key }
+const fn col(label: &'static str, key: &'static str, about: &'static str) -> ColumnDef {
+    ColumnDef { label, key, about }
 }
 
 /// The displayed columns, in the TUI's order (PP_SHA before PP_EXP), with
-/// REACHABLE added after HOST.
+/// REACHABLE added after HOST and PULSE after TC_ACT.
 pub const COLUMNS: &[ColumnDef] = &[
-    col("HOST", "host"),
-    col("REACHABLE", "reach"),
-    col("OS", "os"),
-    col("ROLE", "role"),
-    col("VLT_SHA", "vlt_sha"),
-    col("OVR_BCH", "sha"),
-    col("UPTIME", "uptime"),
-    col("PP_LAST", "pp_last"),
-    col("PP_SHA", "pp_sha"),
-    col("PP_EXP", "pp_exp"),
-    col("PP_MATCH", "pp_match"),
-    col("TC_ACT", "tc_act"),
-    col("PULSE", "pulse"),
-    col("TC_T_DUR", "tc_j_sf"),
-    col("TC_QUAR", "tc_quar"),
-    col("DATA", "data"),
-    col("HEALTHY", "healthy"),
-    col("NOTE", "note"),
+    col("HOST", "host", "the host; the domain all share is shown once, as fqdn="),
+    col("REACHABLE", "reach", "ok, or why the newest audit failed (connection, auth, timeout, …)"),
+    col("OS", "os", "L Linux, M macOS, W Windows"),
+    col("ROLE", "role", "the Puppet role; `missing` when the host has none"),
+    col("VLT_SHA", "vlt_sha", "the vault's SHA-256 prefix and 2-word name"),
+    col("OVR_BCH", "sha", "the override's branch (SHA prefix); *wt: it sets WORKER_TYPE_OVERRIDE"),
+    col("UPTIME", "uptime", "time since boot"),
+    col("PP_LAST", "pp_last", "the last Puppet run's age at the audit; FAIL when it failed"),
+    col("PP_SHA", "pp_sha", "the git SHA the last Puppet run applied"),
+    col("PP_EXP", "pp_exp", "the SHA expected: the override branch's head, else master's"),
+    col("PP_MATCH", "pp_match", "Y: the last run applied the expected SHA and succeeded"),
+    col("TC_ACT", "tc_act", "since the worker was last active (worker API or Pulse, the newer)"),
+    col("PULSE", "pulse", "since Taskcluster's queue events (Pulse) last named the worker"),
+    col("TC_T_DUR", "tc_j_sf", "the last task's duration; a trailing - while it runs"),
+    col("TC_QUAR", "tc_quar", "YES while the worker is quarantined"),
+    col("DATA", "data", "the age of the audit / of the Taskcluster scan"),
+    col("HEALTHY", "healthy", "Y: PP_MATCH is Y and the worker was active within the hour"),
+    col("NOTE", "note", "the newest note; (N) when there are N"),
 ];
 
 /// Fields a query can filter on that are not shown as columns (§8.2),

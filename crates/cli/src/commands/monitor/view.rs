@@ -228,12 +228,38 @@ fn centered(area: Rect, width: usize, height: usize) -> Rect {
     Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
 }
 
+/// The keys, and beside them (or below, on a narrow terminal) what each
+/// column shows.
 fn help(frame: &mut Frame<'_>, area: Rect) {
-    let width = HELP.iter().map(|line| line.chars().count()).max().unwrap_or(0) + 4;
-    let popup = centered(area, width, HELP.len() + 2);
-    let text: Vec<Line<'_>> = HELP.iter().map(|line| Line::raw(*line)).collect();
+    const GAP: usize = 3;
+    let keys_width = HELP.iter().map(|line| line.chars().count()).max().unwrap_or(0);
+    let label_width = COLUMNS.iter().map(|c| c.label.len()).max().unwrap_or(0) + 2;
+    let guide_width = label_width + COLUMNS.iter().map(|c| c.about.chars().count()).max().unwrap_or(0);
+    let label = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
+    let guide =
+        COLUMNS.iter().map(|c| vec![Span::styled(format!("{:<label_width$}", c.label), label), Span::raw(c.about)]);
+    let side_by_side = usize::from(area.width) >= keys_width + GAP + guide_width + 4;
+    let (lines, width): (Vec<Line<'_>>, usize) = if side_by_side {
+        let keys = HELP.iter().map(|line| Some(*line)).chain(std::iter::repeat(None));
+        let lines = keys
+            .zip(guide.map(Some).chain(std::iter::repeat(None)))
+            .take(HELP.len().max(COLUMNS.len()))
+            .map(|(key, columns)| {
+                let mut spans = vec![Span::raw(format!("{:<width$}", key.unwrap_or(""), width = keys_width + GAP))];
+                spans.extend(columns.into_iter().flatten());
+                Line::from(spans)
+            })
+            .collect();
+        (lines, keys_width + GAP + guide_width)
+    } else {
+        let keys = HELP.iter().map(|line| Line::raw(*line));
+        let lines = keys.chain([Line::raw("")]).chain(guide.map(Line::from)).collect();
+        (lines, keys_width.max(guide_width))
+    };
+    let popup = centered(area, width + 4, lines.len() + 2);
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(text).block(Block::bordered().title(" fleetroll keys ")), popup);
+    let block = Block::bordered().title(" fleetroll keys and columns ");
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
 }
 
 /// The picker's tabs, search and list; the list scrolls so the selection

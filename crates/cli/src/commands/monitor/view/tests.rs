@@ -183,6 +183,23 @@ fn picker_lists_saved_filters_and_the_selection() {
     assert!(lines[19].starts_with("skipped saved filter bad.yaml"), "{text}");
 }
 
+/// Beside the keys on a wide terminal, below them on a narrow one: what
+/// every column shows.
+#[test]
+fn help_explains_every_column() {
+    for (width, height) in [(200, 40), (90, 50)] {
+        let mut app = fixtures::app(3, "");
+        press(&mut app, KeyCode::Char('?'));
+        let lines = render(&mut app, width, height);
+        let text = lines.join("\n");
+        for column in COLUMNS {
+            assert!(text.contains(column.label) && text.contains(column.about), "{}: {text}", column.label);
+        }
+        let beside = lines.iter().any(|line| line.contains("scroll one row") && line.contains("HOST"));
+        assert_eq!(beside, width == 200, "{text}");
+    }
+}
+
 #[test]
 fn help_lists_the_new_keys() {
     let mut app = fixtures::app(3, "");
