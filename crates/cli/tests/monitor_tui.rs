@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fleetroll_core::config::StoreLocation;
+use fleetroll_core::gather::{Failure, FailureClass};
 use fleetroll_core::records::HostObservation;
 use fleetroll_store::{Store, StoreOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -36,9 +37,10 @@ fn main() {
         eprintln!("tmux is unavailable ({why}): the live monitor test {outcome}");
     }
     let ignored = missing.is_some() && !required;
-    let cases: [(&str, Case); 2] = [
+    let cases: [(&str, Case); 3] = [
         ("live_monitor_scrolls_filters_and_quits", live_monitor_scrolls_filters_and_quits),
         ("live_monitor_picks_a_saved_filter_and_remembers_it", live_monitor_picks_a_saved_filter_and_remembers_it),
+        ("live_monitor_shows_a_new_observation_within_a_second", live_monitor_shows_a_new_observation_within_a_second),
     ];
     let trials = cases
         .into_iter()
@@ -163,16 +165,21 @@ fn seed(home: &Path) -> Result<(), Failed> {
             failure: None,
         })
         .collect();
+    put(home, &observations)?;
+    let note = fleetroll(home, &["note-add", "m1.test.example", "disk replaced"])?;
+    check(note.status.success(), format!("note-add failed: {}", String::from_utf8_lossy(&note.stderr)))
+}
+
+/// Stores observations as an audit does, in the home's SQLite store.
+fn put(home: &Path, observations: &[HostObservation]) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let location = StoreLocation::Sqlite(home.join("fleetroll.db"));
         let store = Store::open(&location, &StoreOptions::default()).await?;
-        store.put(&observations).await?;
+        store.put(observations).await?;
         store.close().await;
-        Ok::<_, Failed>(())
-    })?;
-    let note = fleetroll(home, &["note-add", "m1.test.example", "disk replaced"])?;
-    check(note.status.success(), format!("note-add failed: {}", String::from_utf8_lossy(&note.stderr)))
+        Ok(())
+    })
 }
 
 /// Whether a row of `host` (shown without `.test.example`) is on `screen`.
@@ -278,6 +285,37 @@ fn live_monitor_picks_a_saved_filter_and_remembers_it() -> Result<(), Failed> {
     session.wait_for("the recalled filter", |s| s.lines().any(|l| l.starts_with("/role~talos")))?;
     session.keys(&["Enter"])?;
     session.wait_for("the recalled filter applied", |s| s.contains("hosts=2/3"))?;
+    session.keys(&["q"])?;
+    check(session.ended()?, "the session did not end after q")
+}
+
+/// An audit stored while the view runs (here, one that timed out) shows
+/// on its row within the refresh: a second, plus a frame and the polling
+/// of the captures (here 0.94 s each time; 2 s allows for a loaded
+/// machine, and fails a view that reloads less often).
+fn live_monitor_shows_a_new_observation_within_a_second() -> Result<(), Failed> {
+    let (home, session) = start_monitor(&[])?;
+    let row = |screen: &str| screen.lines().find(|line| line.starts_with("t1 ")).map(str::to_owned);
+    let screen = session.wait_for("header", |s| s.contains("hosts=3/3"))?;
+    check(row(&screen).is_some_and(|r| r.contains(" ok ")), format!("t1 starts reachable:\n{screen}"))?;
+
+    let failed = HostObservation {
+        host: "t1.test.example".to_owned(),
+        ts: Utc::now(),
+        ok: false,
+        observed: json!({}),
+        ssh_rc: Some(255),
+        failure: Some(Failure { class: FailureClass::Timeout, message: "no answer within 30s".to_owned() }),
+    };
+    put(home.path(), &[failed])?;
+    let stored = Instant::now();
+    let screen = session.wait_for("t1's failed audit", |s| row(s).is_some_and(|r| r.contains(" timeout ")))?;
+    // wait_for wants two equal captures 100 ms apart: the screen changed
+    // up to that much earlier.
+    let shown = stored.elapsed();
+    check(shown < Duration::from_secs(2), format!("t1's failed audit took {shown:?} to show:\n{screen}"))?;
+    let t1 = row(&screen).unwrap_or_default();
+    check(t1.contains("gecko_t_linux_talos"), format!("the last good audit's role is kept: {t1}"))?;
     session.keys(&["q"])?;
     check(session.ended()?, "the session did not end after q")
 }
