@@ -108,6 +108,7 @@ pub struct ServerSection {
     pub cors_origins: Option<Vec<String>>,
     pub scope_prefix: Option<String>,
     pub cache_recheck_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
     /// The server the `tree` commands talk to.
     pub url: Option<String>,
     /// The bearer token the `tree` commands send.
@@ -238,6 +239,8 @@ fn checked_jobs(jobs: crate::jobs::settings::JobsConfig) -> Result<crate::jobs::
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_SCOPE_PREFIX: &str = "project:fleetroll:treestatus";
 pub const DEFAULT_CACHE_RECHECK_MS: u64 = 1000;
+/// How long `fleetroll serve` lets a request take before answering 503.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// Pulse wants exchanges named `exchange/<user>/<name>`.
 pub const DEFAULT_PULSE_EXCHANGE: &str = "exchange/fleetroll/treestatus";
 
@@ -250,6 +253,8 @@ pub struct ServerSettings {
     /// How often a server re-reads the trees' version to see other
     /// replicas' writes; its own writes invalidate its cache at once.
     pub cache_recheck: Duration,
+    /// How long a request may take before the server stops it (503).
+    pub request_timeout: Duration,
     pub url: String,
     pub token: Option<Secret>,
 }
@@ -496,11 +501,16 @@ fn server_settings(section: ServerSection) -> Result<ServerSettings, ConfigError
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(ConfigError::for_key("server.url", format!("{url:?} is not an http:// or https:// URL")));
     }
+    let request_timeout_ms = section.request_timeout_ms.unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
+    if request_timeout_ms == 0 {
+        return Err(ConfigError::for_key("server.request_timeout_ms", "must be at least 1 (milliseconds)".to_owned()));
+    }
     Ok(ServerSettings {
         listen,
         cors_origins: section.cors_origins.unwrap_or_else(|| vec!["*".to_owned()]),
         scope_prefix: section.scope_prefix.unwrap_or_else(|| DEFAULT_SCOPE_PREFIX.to_owned()),
         cache_recheck: Duration::from_millis(section.cache_recheck_ms.unwrap_or(DEFAULT_CACHE_RECHECK_MS)),
+        request_timeout: Duration::from_millis(request_timeout_ms),
         url: url.trim_end_matches('/').to_owned(),
         token: section.token,
     })
@@ -615,12 +625,18 @@ mod tests {
         assert_eq!(settings.server.scope_prefix, "project:fleetroll:treestatus");
         assert_eq!(settings.pulse.exchange, "exchange/fleetroll/treestatus");
         assert!(settings.pulse.url.is_none() && settings.server.token.is_none());
-        let file = parse_file("[server]\nlisten = \"0.0.0.0:9000\"\nurl = \"https://trees.example/\"\n").unwrap();
+        assert_eq!(settings.server.request_timeout, Duration::from_secs(30));
+        let file = parse_file(
+            "[server]\nlisten = \"0.0.0.0:9000\"\nurl = \"https://trees.example/\"\nrequest_timeout_ms = 2500\n",
+        )
+        .unwrap();
         let settings = Settings::resolve("/h".into(), file, Overrides::default()).unwrap();
         assert_eq!((settings.server.listen.port(), settings.server.url.as_str()), (9000, "https://trees.example"));
+        assert_eq!(settings.server.request_timeout, Duration::from_millis(2500));
         for (text, key) in [
             ("[server]\nlisten = \"localhost\"\n", "server.listen"),
             ("[server]\nurl = \"trees.example\"\n", "server.url"),
+            ("[server]\nrequest_timeout_ms = 0\n", "server.request_timeout_ms"),
         ] {
             let err = Settings::resolve("/h".into(), parse_file(text).unwrap(), Overrides::default()).unwrap_err();
             assert_eq!(err.key.as_deref(), Some(key), "{err}");

@@ -63,6 +63,9 @@ pub enum ApiError {
     /// A finished job cannot be cancelled (409).
     #[error("job {id} is already {state}")]
     JobFinished { id: i64, state: &'static str },
+    /// The request took longer than the server allows (503).
+    #[error("request stopped after {limit:?}")]
+    Timeout { limit: std::time::Duration },
     /// Our failure (500): logged in full, answered without internals.
     #[error("internal error: {0}")]
     Internal(String),
@@ -130,6 +133,7 @@ impl ApiError {
             ApiError::Job(err) => job_status(err),
             ApiError::UnknownJob { .. } => StatusCode::NOT_FOUND,
             ApiError::JobFinished { .. } => StatusCode::CONFLICT,
+            ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +172,14 @@ impl ApiError {
             ApiError::JobFinished { id, state } => (
                 "Job already finished".to_owned(),
                 format!("Job {id} is {state}; only a queued or running job can be cancelled."),
+            ),
+            ApiError::Timeout { limit } => (
+                "Service Unavailable".to_owned(),
+                format!(
+                    "The request took longer than {:.1} s; the server stopped waiting for it. A write may still \
+                     take effect: check before sending it again.",
+                    limit.as_secs_f64()
+                ),
             ),
             ApiError::Internal(_) => {
                 ("Internal Server Error".to_owned(), "The server could not complete the request.".to_owned())

@@ -40,9 +40,11 @@ mod writes;
 use std::future::Future;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
 use axum::serve::ListenerExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -56,8 +58,8 @@ pub use liveness::{
     Workers,
 };
 pub use options::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_PULSE_EXCHANGE, DEFAULT_VERSION_CHECK_INTERVAL, OptionsError, ServerOptions,
-    VersionInfo,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_PULSE_EXCHANGE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_VERSION_CHECK_INTERVAL,
+    OptionsError, ServerOptions, VersionInfo,
 };
 pub use routes::Heartbeat;
 pub use state::AppState;
@@ -71,15 +73,30 @@ use crate::options::CorsOrigins;
 pub fn router(state: AppState) -> Router {
     let (routes, _document) = routes::api_routes().split_for_parts();
     let metrics = axum::middleware::from_fn_with_state(state.clone(), metrics::record);
+    let deadline = axum::middleware::from_fn_with_state(state.clone(), deadline);
     routes
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::no_route)
         .layer(DefaultBodyLimit::max(state.options().max_body_bytes))
+        .layer(deadline)
         .layer(metrics)
         .layer(SetResponseHeaderLayer::if_not_present(CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(cors(state.cors()))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Stops a request at [`ServerOptions::request_timeout`] and answers 503
+/// (counted by the metrics, which sit outside).
+async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.options().request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_s = limit.as_secs_f64(), "Request stopped at the request timeout");
+            ApiError::Timeout { limit }.into_response()
+        }
+    }
 }
 
 /// Serves [`router`] on `listener` until `shutdown` completes, then lets

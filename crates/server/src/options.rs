@@ -19,6 +19,10 @@ pub const DEFAULT_PULSE_EXCHANGE: &str = "exchange/fleetroll/treestatus/v1";
 /// another process changed the trees, unless configured otherwise.
 pub const DEFAULT_VERSION_CHECK_INTERVAL: Duration = Duration::from_millis(1000);
 
+/// How long a request may take before it is stopped and answered 503,
+/// unless configured otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The settings of one server. Defaults are the documented ones; the CLI
 /// fills these from its configuration.
 #[derive(Clone, Debug)]
@@ -39,6 +43,11 @@ pub struct ServerOptions {
     /// How long cached trees are served before the store's trees version is
     /// checked again, for writes by other processes (zero: every request).
     pub version_check_interval: Duration,
+    /// How long a request may take: past it, its handler is dropped (a
+    /// write's open transaction rolls back) and the client gets 503, so a
+    /// request stuck behind a lock or a slow store does not hold its
+    /// connection for ever.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -51,6 +60,7 @@ impl Default for ServerOptions {
             version: VersionInfo::default(),
             pulse_exchange: DEFAULT_PULSE_EXCHANGE.to_owned(),
             version_check_interval: DEFAULT_VERSION_CHECK_INTERVAL,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }

@@ -104,6 +104,7 @@ fn server_options(settings: &Settings) -> ServerOptions {
         cors_origins: settings.server.cors_origins.clone(),
         pulse_exchange: settings.pulse.exchange.clone(),
         version_check_interval: settings.server.cache_recheck,
+        request_timeout: settings.server.request_timeout,
         version: VersionInfo {
             commit: option_env!("FLEETROLL_COMMIT").unwrap_or_default().to_owned(),
             build: option_env!("FLEETROLL_BUILD").unwrap_or_default().to_owned(),
