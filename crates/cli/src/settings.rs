@@ -43,3 +43,33 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         StoreOptions { retention: settings.retention, busy_timeout: settings.busy_timeout, ..StoreOptions::default() };
     Ok(Store::open(&settings.store, &options).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example with every setting uncommented: `# [section]` and
+    /// `# key = value` lines become TOML, prose stays a comment.
+    fn uncommented(example: &str) -> String {
+        example.lines().map(|line| setting(line).unwrap_or(line)).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The setting a `# [section]` or `# key = value` line holds.
+    fn setting(line: &str) -> Option<&str> {
+        let rest = line.strip_prefix("# ")?;
+        let key = rest.split(" = ").next().filter(|key| {
+            key.len() < rest.len() && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+        (rest.starts_with('[') || key.is_some()).then_some(rest)
+    }
+
+    /// `config default` prints a file the configuration reader takes whole:
+    /// every key it shows exists, and every example value is valid.
+    #[test]
+    fn the_example_config_uncommented_is_valid() {
+        let text = uncommented(EXAMPLE_CONFIG);
+        assert!(text.lines().filter(|line| line.contains(" = ") && !line.starts_with('#')).count() > 20, "{text}");
+        let file = config::parse_file(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+        Settings::resolve("/h".into(), file, Overrides::default()).unwrap_or_else(|err| panic!("{err}\n{text}"));
+    }
+}

@@ -19,6 +19,7 @@ struct Shown {
     github_token: &'static str,
     server_listen: String,
     server_url: String,
+    server_request_timeout_ms: u128,
     server_token: &'static str,
     pulse_url: String,
     pulse_exchange: String,
@@ -37,6 +38,7 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         github_token: set_or_not(settings.github_token.as_ref()),
         server_listen: settings.server.listen.to_string(),
         server_url: settings.server.url.clone(),
+        server_request_timeout_ms: settings.server.request_timeout.as_millis(),
         server_token: set_or_not(settings.server.token.as_ref()),
         pulse_url: settings.pulse.url.as_ref().map_or_else(|| "not set".to_owned(), |url| redact_url(url.expose())),
         pulse_exchange: settings.pulse.exchange.clone(),
@@ -54,6 +56,7 @@ pub fn show(settings: &Settings, args: &JsonArgs) -> anyhow::Result<ExitCode> {
         println!("github token:    {}", shown.github_token);
         println!("server listen:   {}", shown.server_listen);
         println!("server url:      {}", shown.server_url);
+        println!("server timeout:  {} ms a request", shown.server_request_timeout_ms);
         println!("server token:    {}", shown.server_token);
         println!("pulse url:       {}", shown.pulse_url);
         println!("pulse exchange:  {}", shown.pulse_exchange);
