@@ -86,14 +86,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Stops a request at [`ServerOptions::request_timeout`] and answers 503
-/// (counted by the metrics, which sit outside).
+/// Answers 503 once a request has taken [`ServerOptions::request_timeout`]
+/// (counted by the metrics, which sit outside). The request itself runs in
+/// a task of its own and is never cut off part way: a write the client
+/// stopped waiting for (or hung up on) still finishes, with what follows
+/// it, as the answer warns.
 async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.options().request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
+    let mut handler = tokio::spawn(next.run(request));
+    match tokio::time::timeout(limit, &mut handler).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => ApiError::Internal(format!("request task ended abnormally: {err}")).into_response(),
         Err(_) => {
-            tracing::warn!(timeout_s = limit.as_secs_f64(), "Request stopped at the request timeout");
+            tracing::warn!(timeout_s = limit.as_secs_f64(), "Request answered 503 at the request timeout; it goes on");
             ApiError::Timeout { limit }.into_response()
         }
     }

@@ -43,10 +43,10 @@ pub struct ServerOptions {
     /// How long cached trees are served before the store's trees version is
     /// checked again, for writes by other processes (zero: every request).
     pub version_check_interval: Duration,
-    /// How long a request may take: past it, its handler is dropped (a
-    /// write's open transaction rolls back) and the client gets 503, so a
-    /// request stuck behind a lock or a slow store does not hold its
-    /// connection for ever.
+    /// How long a client waits for an answer: past it, the client gets 503
+    /// while the request goes on to its end in its own task, so a request
+    /// stuck behind a lock or a slow store does not hold its connection
+    /// for ever, and no write is cut off part way.
     pub request_timeout: Duration,
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use fleetroll_server::{ServerOptions, VersionInfo};
 use fleetroll_testdb::TestDb;
 use fleetroll_testdb::{Case, cases};
-use harness::{Api, PREFIX, test_options};
+use harness::{Api, PREFIX, WriteLock, test_options, wait_for_status};
 use serde_json::{Value, json};
 
 fn main() {
@@ -1043,18 +1043,10 @@ async fn store_failure_is_500_without_internals(db: &TestDb) {
 /// half done: once the lock is free it commits, with its audit record, as
 /// the answer's detail warns.
 async fn a_write_stuck_behind_a_lock_is_answered_503_and_still_completes_audited(db: &TestDb) {
-    use sqlx::Connection as _;
     let timeout = Duration::from_millis(300);
     let api = Api::start_with(db, ServerOptions { request_timeout: timeout, ..test_options() }).await;
     let (audit_start, _) = api.store.audit_head().await.unwrap();
-    let mut holder = db.raw().await;
-    let mut lock = holder.begin().await.expect("begin");
-    let take_lock = match db.location {
-        fleetroll_core::config::StoreLocation::Sqlite(_) => "CREATE TABLE test_lock_holder (x INTEGER)",
-        // Writers wait; readers do not, as with SQLite's write lock.
-        fleetroll_core::config::StoreLocation::Postgres(_) => "LOCK TABLE trees IN EXCLUSIVE MODE",
-    };
-    sqlx::query(take_lock).execute(&mut *lock).await.expect("take the lock");
+    let lock = WriteLock::take(db, "trees").await;
 
     let started = std::time::Instant::now();
     let reply = api.admin("PUT", "/trees/stuck", Some(json!({"tree": "stuck"}))).await;
@@ -1063,16 +1055,11 @@ async fn a_write_stuck_behind_a_lock_is_answered_503_and_still_completes_audited
     assert_eq!(title, "Service Unavailable");
     assert!(detail.contains("longer than 0.3 s") && detail.contains("may still take effect"), "{detail}");
     assert!(waited >= timeout && waited < Duration::from_secs(3), "answered after {waited:?}");
-
     api.get("/trees").await.expect(200);
     api.get("/__heartbeat__").await.expect(200);
-    lock.rollback().await.expect("release the lock");
-    let _ = holder.close().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while api.get("/trees/stuck").await.status != 200 {
-        assert!(std::time::Instant::now() < deadline, "the write did not complete once the lock was free");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+
+    lock.release().await;
+    wait_for_status(&api, "/trees/stuck", 200).await;
     let records = api.store.audit_records(audit_start, 100).await.unwrap();
     let actions: Vec<&str> = records.iter().map(|r| r.entry.action.as_str()).collect();
     assert_eq!(actions, ["tree.create"], "audited once");

@@ -8,7 +8,7 @@ mod harness;
 use chrono::Utc;
 use fleetroll_core::jobs::settings::JobsConfig;
 use fleetroll_core::scopes::{format_token, token_hash};
-use fleetroll_server::JobsContext;
+use fleetroll_server::{JobsContext, ServerOptions};
 use fleetroll_store::NewClient;
 use fleetroll_testdb::{Case, TestDb, cases};
 use harness::Api;
@@ -28,6 +28,7 @@ fn all_cases() -> Vec<(&'static str, Case)> {
         refusals_name_what_is_wrong,
         jobs_are_listed_newest_first_and_filtered,
         cancelling_follows_the_jobs_state_and_scope,
+        a_job_asked_for_behind_a_lock_is_answered_503_and_still_queued,
     ]
     .into()
 }
@@ -53,7 +54,11 @@ const INVENTORY: &str = r#"
 /// A server whose inventory has a managed host with a BMC and SSH, and one
 /// with nothing.
 async fn start(db: &TestDb) -> Api {
-    let api = Api::start(db).await;
+    start_with(db, harness::test_options()).await
+}
+
+async fn start_with(db: &TestDb, options: ServerOptions) -> Api {
+    let api = Api::start_with(db, options).await;
     let config: JobsConfig = toml::from_str(INVENTORY).expect("inventory");
     let _ = api.state.clone().with_jobs(JobsContext::from_config(&config).expect("valid [jobs]"));
     api
@@ -217,5 +222,30 @@ async fn cancelling_follows_the_jobs_state_and_scope(db: &TestDb) {
     assert!(lines.iter().any(|line| line.contains("client:relops")), "{lines:?}");
     api.call("DELETE", &path, Some(&relops), None).await.problem(409);
     api.call("DELETE", "/api/v1/jobs/999999", Some(&relops), None).await.problem(404);
+    api.stop().await;
+}
+
+/// Past the request timeout the client gets 503, and the request goes on:
+/// once the lock is free the job is queued. Every request runs to its end,
+/// not only the tree writes.
+async fn a_job_asked_for_behind_a_lock_is_answered_503_and_still_queued(db: &TestDb) {
+    let timeout = std::time::Duration::from_millis(300);
+    let api = start_with(db, ServerOptions { request_timeout: timeout, ..harness::test_options() }).await;
+    let token = client(&api, "relops", &["project:releng:roller:ping"]).await;
+    let lock = harness::WriteLock::take(db, "jobs").await;
+    let reply = post(&api, "/api/v1/jobs?tc_worker_id=t-linux64-ms-001&task_name=ping", Some(&token)).await;
+    let (title, _) = reply.problem(503);
+    assert_eq!(title, "Service Unavailable");
+    lock.release().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let jobs = api.get("/api/v1/jobs").await.expect(200).json();
+        if let Some(jobs) = jobs["jobs"].as_array().filter(|jobs| !jobs.is_empty()) {
+            assert_eq!((jobs.len(), jobs[0]["task"].as_str()), (1, Some("ping")), "{jobs:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job was never queued");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     api.stop().await;
 }

@@ -243,3 +243,40 @@ impl Api {
         self.pulse.lock().unwrap().take();
     }
 }
+
+/// A connection holding the write lock of `table` (on SQLite, of the whole
+/// database) until [`WriteLock::release`]: writers wait, readers do not.
+pub struct WriteLock(sqlx::AnyConnection);
+
+impl WriteLock {
+    pub async fn take(db: &TestDb, table: &str) -> WriteLock {
+        let mut conn = db.raw().await;
+        let sql = match db.location {
+            fleetroll_core::config::StoreLocation::Sqlite(_) => "BEGIN IMMEDIATE".to_owned(),
+            fleetroll_core::config::StoreLocation::Postgres(_) => {
+                format!("BEGIN; LOCK TABLE {table} IN EXCLUSIVE MODE")
+            }
+        };
+        sqlx::raw_sql(&sql).execute(&mut conn).await.expect("take the write lock");
+        WriteLock(conn)
+    }
+
+    pub async fn release(mut self) {
+        use sqlx::Connection as _;
+        sqlx::raw_sql("ROLLBACK").execute(&mut self.0).await.expect("release the write lock");
+        let _ = self.0.close().await;
+    }
+}
+
+/// Polls `GET path` until it answers `status` (at most 10 s).
+pub async fn wait_for_status(api: &Api, path: &str, status: u16) -> Reply {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let reply = api.get(path).await;
+        if reply.status == status {
+            return reply;
+        }
+        assert!(std::time::Instant::now() < deadline, "GET {path} never answered {status}: {}", reply.text);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
