@@ -367,6 +367,17 @@ pub fn short_name(host: &str) -> &str {
     host.split_once('.').map_or(host, |(name, _domain)| name)
 }
 
+/// A host or worker name in ASCII lower case, for matching names the way
+/// the inventory and Taskcluster do (ignoring case). Names nearly always
+/// are lower case already, and are then not copied.
+pub fn lowercase_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 /// Whether `host` is a Windows host, which needs a different audit script and SSH user: all current ones
 /// live under `wintest2.releng.mdc1.mozilla.com`, so the MVP looks for `wintest` (case-sensitive) after
 /// any `user@`.

@@ -28,6 +28,7 @@ use chrono::{NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::hosts::lowercase_name;
 use crate::time::{Timestamp, truncate_to_micros};
 
 /// The queue's exchanges: `exchange/taskcluster-queue/v1/<name>`.
@@ -750,25 +751,15 @@ impl<'a> SightingIndex<'a> {
     pub fn new(sightings: &'a [Sighting]) -> SightingIndex<'a> {
         let mut by_id: HashMap<Cow<'a, str>, Vec<&Sighting>> = HashMap::with_capacity(sightings.len());
         for sighting in sightings {
-            by_id.entry(lowercase(&sighting.worker_id)).or_default().push(sighting);
+            by_id.entry(lowercase_name(&sighting.worker_id)).or_default().push(sighting);
         }
         SightingIndex { by_id }
     }
 
     /// When worker `id` of `group` (any group when `None`) was last seen.
     pub fn newest(&self, id: &str, group: Option<&str>) -> Option<Timestamp> {
-        let candidates = self.by_id.get(lowercase(id).as_ref())?;
+        let candidates = self.by_id.get(lowercase_name(id).as_ref())?;
         candidates.iter().filter(|s| group.is_none_or(|group| group == s.worker_group)).map(|s| s.seen).max()
-    }
-}
-
-/// `text` in ASCII lower case; worker ids nearly always are already, and
-/// are then not copied.
-fn lowercase(text: &str) -> Cow<'_, str> {
-    if text.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(text.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(text)
     }
 }
 

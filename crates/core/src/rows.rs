@@ -37,7 +37,7 @@ use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::gather::{Failure, Observed};
-use crate::hosts::{is_windows_host, short_name};
+use crate::hosts::{is_windows_host, lowercase_name, short_name};
 use crate::humanhash::{DISPLAY_WORDS, humanize};
 use crate::notes::{NoteRecord, current_note};
 use crate::pools::{HostPuppet, OverrideInfo, PpMatch, RefKey, expected_sha, pp_match, short_sha};
@@ -475,14 +475,7 @@ impl<'a> WorkerIndex<'a> {
 
     /// The worker of `host`, if any.
     pub fn get(&self, host: &str) -> Option<&'a TcWorker> {
-        // Host names are nearly always lower case already: no copy then.
-        let name = short_name(host);
-        let found = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_name.get(&name.to_ascii_lowercase())
-        } else {
-            self.by_name.get(name)
-        };
-        found.copied()
+        self.by_name.get(lowercase_name(short_name(host)).as_ref()).copied()
     }
 }
 
