@@ -118,14 +118,8 @@ impl World {
     /// A row for an ok audit and an optional worker.
     fn ok_row(&self, observed: Value, worker: Option<&TcWorker>) -> Row {
         let latest = obs(true, 30, observed);
-        let data = HostData {
-            host: HOST,
-            latest: Some(&latest),
-            last_ok: Some(&latest),
-            worker,
-            pulse_seen: None,
-            notes: &[],
-        };
+        let data =
+            HostData { host: HOST, latest: Some(&latest), last_ok: Some(&latest), worker, ..HostData::default() };
         build_row(&data, &self.ctx())
     }
 }
@@ -292,14 +286,7 @@ fn fail_row_from_last_ok() {
     let world = World::standard();
     let last_ok = obs(true, 7200, linux(json!({"role": "gecko_t_linux_netperf"})));
     let failed = obs(false, 60, json!({}));
-    let data = HostData {
-        host: HOST,
-        latest: Some(&failed),
-        last_ok: Some(&last_ok),
-        worker: None,
-        pulse_seen: None,
-        notes: &[],
-    };
+    let data = HostData { host: HOST, latest: Some(&failed), last_ok: Some(&last_ok), ..HostData::default() };
     let row = build_row(&data, &world.ctx());
     assert_eq!(row.status, Status::Fail);
     assert_eq!(row.role.text, "gecko_t_linux_netperf");
@@ -340,14 +327,7 @@ fn data_ages_and_categories() {
     for (audit_age, tc_age, text, seconds, category) in cases {
         let latest = obs(true, *audit_age, linux(json!({})));
         let w = tc_age.map(|age| worker(|w| w.ts = ago(age)));
-        let data = HostData {
-            host: HOST,
-            latest: Some(&latest),
-            last_ok: None,
-            worker: w.as_ref(),
-            pulse_seen: None,
-            notes: &[],
-        };
+        let data = HostData { host: HOST, latest: Some(&latest), worker: w.as_ref(), ..HostData::default() };
         let cell = build_row(&data, &world.ctx()).data;
         assert_eq!((cell.text.as_str(), cell.seconds, cell.category), (*text, Some(*seconds), *category), "{text}");
     }
@@ -619,14 +599,7 @@ fn note_column() {
     let world = World::standard();
     let latest = obs(true, 30, linux(json!({})));
     for (notes, text, category) in cases {
-        let data = HostData {
-            host: HOST,
-            latest: Some(&latest),
-            last_ok: None,
-            worker: None,
-            pulse_seen: None,
-            notes: &notes,
-        };
+        let data = HostData { host: HOST, latest: Some(&latest), notes: &notes, ..HostData::default() };
         let cell = build_row(&data, &world.ctx()).note;
         assert_eq!((cell.text.as_str(), cell.category), (text, category));
     }
@@ -704,14 +677,7 @@ fn every_column_and_field_has_a_cell() {
 fn rows_without_filter_only_fields_show_the_same() {
     let world = World::standard();
     let latest = obs(true, 30, linux(json!({"override_present": true, "override_sha256": "wt1234567890"})));
-    let data = HostData {
-        host: HOST,
-        latest: Some(&latest),
-        last_ok: Some(&latest),
-        worker: None,
-        pulse_seen: None,
-        notes: &[],
-    };
+    let data = HostData { host: HOST, latest: Some(&latest), last_ok: Some(&latest), ..HostData::default() };
     let full = build_row(&data, &world.ctx());
     let lean = build_row(&data, &Context { filter_only: false, ..world.ctx() });
     assert!(full.columns().eq(lean.columns()));

@@ -78,14 +78,7 @@ pub fn snapshot_aged(count: usize, age: Duration) -> Snapshot {
     };
     let data: Vec<HostData<'_>> = observations
         .iter()
-        .map(|(host, latest, good)| HostData {
-            host,
-            latest: Some(latest),
-            last_ok: Some(good),
-            worker: None,
-            pulse_seen: None,
-            notes: &[],
-        })
+        .map(|(host, latest, good)| HostData { host, latest: Some(latest), last_ok: Some(good), ..HostData::default() })
         .collect();
     let newest = observations.iter().map(|(_, latest, _)| latest.ts).max();
     let newest_ok = observations.iter().map(|(_, _, good)| good.ts).max();
