@@ -546,7 +546,7 @@ pub fn build_row(data: &HostData<'_>, ctx: &Context<'_>) -> Row {
         pp_exp: from_audit(Audited::pp_exp_cell),
         pp_match: from_audit(Audited::pp_match_cell),
         tc_act: tc.act,
-        pulse: pulse_cell(data.pulse_seen, ctx.now),
+        pulse: activity_cell(age_s(data.pulse_seen, ctx.now)),
         tc_t_dur: tc.task_duration,
         tc_quar: tc.quarantine,
         data: data_cell(status, source.map(|obs| ctx.now - obs.ts), data.worker.map(|w| ctx.now - w.ts)),
@@ -671,10 +671,9 @@ impl TcCells {
                 pool: Cell::dash(),
             };
         };
-        let active = worker.last_date_active.max(pulse_seen);
-        let active_s = active.map(|t| (now - t).num_seconds().max(0));
+        let active_s = age_s(worker.last_date_active.max(pulse_seen), now);
         TcCells {
-            act: Cell::duration(humanize_duration(active_s, MinUnit::Seconds), active_s, activity_category(active_s)),
+            act: activity_cell(active_s),
             active_s,
             task_duration: task_duration_cell(worker),
             quarantine: quarantine_cell(worker.quarantine_until, now),
@@ -683,14 +682,14 @@ impl TcCells {
     }
 }
 
-/// PULSE: the age of the last queue event about the worker, coloured as
-/// TC_ACT is.
-fn pulse_cell(seen: Option<Timestamp>, now: Timestamp) -> Cell {
-    let age_s = seen.map(|t| (now - t).num_seconds().max(0));
-    match age_s {
-        None => Cell::dash(),
-        Some(_) => Cell::duration(humanize_duration(age_s, MinUnit::Seconds), age_s, activity_category(age_s)),
-    }
+/// Seconds since `at`, never negative.
+fn age_s(at: Option<Timestamp>, now: Timestamp) -> Option<i64> {
+    at.map(|t| (now - t).num_seconds().max(0))
+}
+
+/// TC_ACT and PULSE: an age of activity, `-` when there is none.
+fn activity_cell(age_s: Option<i64>) -> Cell {
+    Cell::duration(humanize_duration(age_s, MinUnit::Seconds), age_s, activity_category(age_s))
 }
 
 /// TC_ACT and PULSE: `<5m` good, `<1h` warn, else bad.
