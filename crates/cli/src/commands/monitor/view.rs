@@ -236,24 +236,24 @@ fn help(frame: &mut Frame<'_>, area: Rect) {
     let label_width = COLUMNS.iter().map(|c| c.label.len()).max().unwrap_or(0) + 2;
     let guide_width = label_width + COLUMNS.iter().map(|c| c.about.chars().count()).max().unwrap_or(0);
     let label = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
-    let guide =
-        COLUMNS.iter().map(|c| vec![Span::styled(format!("{:<label_width$}", c.label), label), Span::raw(c.about)]);
+    let guide: Vec<Vec<Span<'_>>> = COLUMNS
+        .iter()
+        .map(|c| vec![Span::styled(format!("{:<label_width$}", c.label), label), Span::raw(c.about)])
+        .collect();
     let side_by_side = usize::from(area.width) >= keys_width + GAP + guide_width + 4;
     let (lines, width): (Vec<Line<'_>>, usize) = if side_by_side {
-        let keys = HELP.iter().map(|line| Some(*line)).chain(std::iter::repeat(None));
-        let lines = keys
-            .zip(guide.map(Some).chain(std::iter::repeat(None)))
-            .take(HELP.len().max(COLUMNS.len()))
-            .map(|(key, columns)| {
-                let mut spans = vec![Span::raw(format!("{:<width$}", key.unwrap_or(""), width = keys_width + GAP))];
-                spans.extend(columns.into_iter().flatten());
+        let lines = (0..HELP.len().max(guide.len()))
+            .map(|i| {
+                let key = HELP.get(i).copied().unwrap_or("");
+                let mut spans = vec![Span::raw(format!("{key:<width$}", width = keys_width + GAP))];
+                spans.extend(guide.get(i).cloned().unwrap_or_default());
                 Line::from(spans)
             })
             .collect();
         (lines, keys_width + GAP + guide_width)
     } else {
         let keys = HELP.iter().map(|line| Line::raw(*line));
-        let lines = keys.chain([Line::raw("")]).chain(guide.map(Line::from)).collect();
+        let lines = keys.chain([Line::raw("")]).chain(guide.into_iter().map(Line::from)).collect();
         (lines, keys_width.max(guide_width))
     };
     let popup = centered(area, width + 4, lines.len() + 2);
