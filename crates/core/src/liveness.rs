@@ -756,6 +756,16 @@ impl<'a> SightingIndex<'a> {
         SightingIndex { by_id }
     }
 
+    /// When the worker of `host` was last seen: by the worker record's id
+    /// and group when gather-tc found one, else by the host's short name in
+    /// any group.
+    pub fn for_host(&self, host: &str, worker: Option<&crate::records::TcWorker>) -> Option<Timestamp> {
+        match worker {
+            Some(w) => self.newest(&w.worker_id, w.worker_group.as_deref()),
+            None => self.newest(crate::hosts::short_name(host), None),
+        }
+    }
+
     /// When worker `id` of `group` (any group when `None`) was last seen.
     pub fn newest(&self, id: &str, group: Option<&str>) -> Option<Timestamp> {
         let candidates = self.by_id.get(lowercase_name(id).as_ref())?;

@@ -17,7 +17,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::Utc;
 use fleetroll_core::config::Settings;
-use fleetroll_core::hosts::short_name;
 use fleetroll_core::liveness::{Sighting, SightingIndex};
 use fleetroll_core::pools::OverrideInfo;
 use fleetroll_core::query::{self, Query, SortKey};
@@ -283,18 +282,12 @@ impl<'a> Lookups<'a> {
     fn host_data(&self, host: &'a String) -> HostData<'a> {
         let observations = self.observed.get(host.as_str()).copied();
         let worker = self.workers.get(host);
-        // The worker's own id and group when gather-tc found it; else the
-        // host's short name in any group.
-        let pulse_seen = match worker {
-            Some(w) => self.sightings.newest(&w.worker_id, w.worker_group.as_deref()),
-            None => self.sightings.newest(short_name(host), None),
-        };
         HostData {
             host,
             latest: observations.map(|l| &l.latest),
             last_ok: observations.and_then(LatestObservation::last_ok),
             worker,
-            pulse_seen,
+            pulse_seen: self.sightings.for_host(host, worker),
             notes: self.notes.get(host).map_or(&[], Vec::as_slice),
         }
     }

@@ -437,4 +437,20 @@ fn sighting_index_finds_the_newest_of_a_worker_by_id_and_group() {
         assert_eq!(index.newest(id, *group), expected.map(at), "{id} {group:?}");
     }
     assert_eq!(SightingIndex::default().newest("t-linux64-ms-001", None), None);
+
+    // A host: by its worker record's id and group, else by its short name.
+    let record = |id: &str, group: Option<&str>| crate::records::TcWorker {
+        worker_group: group.map(str::to_owned),
+        ..crate::records::TcWorker::new("h", id, "releng-hardware", "gecko-t-linux-talos", at("2026-11-02T09:00:00Z"))
+    };
+    let fqdn = "t-linux64-ms-001.test.releng.mdc1.mozilla.com";
+    let hosts: &[(Option<crate::records::TcWorker>, Option<&str>)] = &[
+        (None, Some("2026-11-02T11:00:00Z")),
+        (Some(record("t-linux64-ms-001", Some("mdc1"))), Some("2026-11-02T10:00:00Z")),
+        (Some(record("t-w1064-ms-002", None)), Some("2026-11-02T09:00:00Z")),
+        (Some(record("t-linux64-ms-001", Some("mdc3"))), None),
+    ];
+    for (worker, expected) in hosts {
+        assert_eq!(index.for_host(fqdn, worker.as_ref()), expected.map(at), "{worker:?}");
+    }
 }
