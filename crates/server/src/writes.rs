@@ -2,9 +2,10 @@
 //! trees cache emptied before the answer, one Pulse message per status
 //! transition, one audit record.
 //!
-//! Each write runs in a task of its own, so once the store has committed,
-//! the announcement and the audit record follow even if the client hangs up
-//! and its handler is dropped mid-way.
+//! Every request runs to its end in a task of its own (the router's
+//! request timeout layer, `lib.rs`), so once the store has committed, the
+//! announcement and the audit record follow even if the client hangs up or
+//! stops waiting.
 
 use std::future::Future;
 
@@ -206,9 +207,9 @@ impl AppState {
         .await
     }
 
-    /// Runs `op` (as `who`, at `now`) in a task of its own, then empties the
-    /// trees cache whatever the outcome, and after a commit announces the
-    /// transitions and appends the audit record.
+    /// Runs `op` (as `who`, at `now`), then empties the trees cache
+    /// whatever the outcome, and after a commit announces the transitions
+    /// and appends the audit record.
     async fn write<T, F, Fut>(
         &self,
         caller: &Caller,
@@ -217,24 +218,19 @@ impl AppState {
         op: F,
     ) -> Result<T, ApiError>
     where
-        T: Send + 'static,
-        F: FnOnce(Store, String, Timestamp) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Done<T>, TreesError>> + Send + 'static,
+        F: FnOnce(Store, String, Timestamp) -> Fut,
+        Fut: Future<Output = Result<Done<T>, TreesError>>,
     {
-        let state = self.clone();
         let who = caller.who();
-        let task = tokio::spawn(async move {
-            let now = time::truncate_to_micros(Utc::now());
-            let outcome = op(state.store().clone(), who.clone(), now).await;
-            // Before answering, committed or not: a failure can follow a
-            // commit (a lost connection), and an empty cache is never wrong.
-            state.cache().invalidate();
-            let done = outcome?;
-            state.announce(&done.transitions, now);
-            state.audit(who, action, now, parameters, done.result).await;
-            Ok(done.answer)
-        });
-        task.await.map_err(|err| ApiError::Internal(format!("write task ended abnormally: {err}")))?
+        let now = time::truncate_to_micros(Utc::now());
+        let outcome = op(self.store().clone(), who.clone(), now).await;
+        // Before answering, committed or not: a failure can follow a commit
+        // (a lost connection), and an empty cache is never wrong.
+        self.cache().invalidate();
+        let done = outcome?;
+        self.announce(&done.transitions, now);
+        self.audit(who, action, now, parameters, done.result).await;
+        Ok(done.answer)
     }
 
     /// Hands one Pulse message per transition to the publisher.
